@@ -1,0 +1,3 @@
+"""COPCCA Integrations hub."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The REST API. Routers are thin: they call services and shape responses."""

@@ -1,0 +1,94 @@
+"""Dependencies shared by API routes: who is calling, and the unit of work.
+
+The company always comes from the credential (API key or session cookie),
+never from headers, query or body (T5). Cookie-authenticated writes must
+carry the session's CSRF token in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from copcca.errors import CsrfFailed, NotAuthenticated
+from copcca.runtime import Runtime
+from copcca.security import api_keys, sessions
+from copcca.security.principal import Principal
+from copcca.security.signatures import constant_time_equal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from API & Webhooks: `Authorization: Bearer ck_...`",
+)
+cookie_scheme = APIKeyCookie(
+    name=sessions.COOKIE_NAME,
+    auto_error=False,
+    scheme_name="Session",
+    description="The browser session; writes also need the X-CSRF-Token header.",
+)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def current_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Principal:
+    if bearer is not None:
+        principal = api_keys.authenticate(runtime.db, bearer.credentials)
+        if principal is None:
+            raise NotAuthenticated(
+                "This API key is not valid or has been revoked.",
+                fix="Create a new key in API & Webhooks.",
+            )
+        return principal
+    found = sessions.lookup(runtime.db, cookie)
+    if found.principal is None:
+        if found.reason == "expired":
+            raise NotAuthenticated("Your session has expired.", fix="Sign in again.")
+        raise NotAuthenticated(
+            "Sign in, or send an API key as 'Authorization: Bearer ck_...'.",
+            fix="Create an API key in API & Webhooks.",
+        )
+    if request.method not in SAFE_METHODS:
+        given = request.headers.get("x-csrf-token", "")
+        if not found.principal.csrf_token or not constant_time_equal(
+            found.principal.csrf_token, given
+        ):
+            raise CsrfFailed(
+                "This request is missing its security token.",
+                fix="Reload the page and try again.",
+            )
+    return found.principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def unit_of_work(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Iterator[Session]:
+    """One request, one transaction, committed before the response is sent."""
+    write = request.method not in SAFE_METHODS
+    with runtime.db.transaction(
+        principal.company_id, user_id=principal.user_id, write=write
+    ) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]

@@ -1,0 +1,9 @@
+"""API version 1."""
+
+from fastapi import APIRouter
+
+from copcca.api.v1 import api_keys, audit, integrations, me, providers, stats, sync_logs
+
+router = APIRouter(prefix="/api/v1")
+for module in (providers, integrations, sync_logs, stats, api_keys, audit, me):
+    router.include_router(module.router)

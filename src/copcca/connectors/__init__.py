@@ -1,0 +1,1 @@
+"""Connectors: the catalogue of systems a shop can connect, and their clients."""

@@ -1,0 +1,1 @@
+"""The CRM records everything syncs into, and the value types they use."""

@@ -1,0 +1,71 @@
+"""Money as integer minor units plus an ISO 4217 code. Never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision
+
+from copcca.errors import InvalidInput
+
+
+def minor_digits(currency: str) -> int:
+    """Digits after the decimal point (KES 2, UGX 0)."""
+    return int(get_currency_precision(currency.upper()))
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount_minor, int) or isinstance(
+            self.amount_minor, bool
+        ):
+            raise TypeError("amount_minor must be an int")
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValueError(f"not an ISO 4217 code: {self.currency!r}")
+
+    @classmethod
+    def from_decimal(cls, amount: Decimal | str | int, currency: str) -> Money:
+        return cls(to_minor(amount, currency), currency.upper())
+
+    def to_decimal(self) -> Decimal:
+        return from_minor(self.amount_minor, self.currency)
+
+    def format(self, locale: str = "en") -> str:
+        return format_money(self.amount_minor, self.currency, locale)
+
+
+def to_minor(amount: Decimal | str | int, currency: str) -> int:
+    """Exact conversion of a major-unit amount to minor units."""
+    try:
+        value = Decimal(amount) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation as exc:
+        raise InvalidInput(f"'{amount}' is not an amount.") from exc
+    if not value.is_finite():
+        raise InvalidInput(f"'{amount}' is not an amount.")
+    digits = minor_digits(currency)
+    scaled = (value * (Decimal(10) ** digits)).quantize(
+        Decimal(1), rounding=ROUND_HALF_EVEN
+    )
+    return int(scaled)
+
+
+def from_minor(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-minor_digits(currency))
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
+    """``KES 1,500.00`` style, in the viewer's locale."""
+    babel_locale = {"en": "en_KE", "sw": "sw_KE", "fr": "fr"}.get(locale, locale)
+    return str(
+        format_currency(
+            from_minor(amount_minor, currency),
+            currency,
+            locale=babel_locale,
+            currency_digits=True,
+        )
+    )

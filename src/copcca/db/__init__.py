@@ -1,0 +1,1 @@
+"""Database infrastructure: declarative base, unit of work, repositories."""

@@ -1,0 +1,60 @@
+"""The demo company that ``make run`` creates: a Nairobi shop with an owner
+login. The password is generated once and kept in the data dir so every
+start can print it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+
+from copcca.models.tenancy import User
+from copcca.runtime import Runtime
+from copcca.security import accounts
+
+DEMO_EMAIL = "owner@duka-la-amina.test"
+DEMO_COMPANY = "Duka la Amina"
+
+
+def login_file(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir / "demo-login.txt"
+
+
+def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
+    """Create the demo company once. Returns (email, password or None)."""
+    with runtime.db.transaction(write=False) as session:
+        exists = session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
+    path = login_file(runtime)
+    if exists is not None:
+        return DEMO_EMAIL, _read_password(path)
+    password = secrets.token_urlsafe(9)
+    accounts.sign_up(
+        runtime.db,
+        accounts.SignUp(
+            company_name=DEMO_COMPANY,
+            name="Amina Wanjiru",
+            email=DEMO_EMAIL,
+            password=password,
+            country="KE",
+            locale="en",
+        ),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{DEMO_EMAIL}\n{password}\n")
+    return DEMO_EMAIL, password
+
+
+def demo_login(runtime: Runtime) -> tuple[str, str] | None:
+    password = _read_password(login_file(runtime))
+    return (DEMO_EMAIL, password) if password else None
+
+
+def _read_password(path: Path) -> str | None:
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    return lines[1] if len(lines) > 1 else None

@@ -1,0 +1,1 @@
+"""Connected systems: connect, change, pause, disconnect, and their health."""

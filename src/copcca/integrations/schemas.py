@@ -1,0 +1,153 @@
+"""API shapes for connected systems. Secrets go in, never come out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from copcca.connectors.registry import ProviderInfo
+from copcca.integrations.credentials import secret_fields
+from copcca.models.integrations import Integration
+
+
+class ConfigFieldOut(BaseModel):
+    name: str
+    title: str
+    description: str | None = None
+    secret: bool
+    required: bool
+    choices: list[str] | None = None
+
+
+class ProviderOut(BaseModel):
+    key: str
+    name: str
+    category: str
+    description: str
+    auth_kind: str
+    capabilities: list[str]
+    brings: list[str]
+    countries: list[str]
+    available: bool = Field(description="True when live sync for it is built.")
+    config_fields: list[ConfigFieldOut]
+
+    @classmethod
+    def of(cls, info: ProviderInfo) -> ProviderOut:
+        return cls(
+            key=info.key,
+            name=info.name,
+            category=info.category.value,
+            description=info.description,
+            auth_kind=info.auth_kind,
+            capabilities=list(info.capabilities),
+            brings=list(info.brings),
+            countries=list(info.countries),
+            available=info.available,
+            config_fields=config_fields(info),
+        )
+
+
+def config_fields(info: ProviderInfo) -> list[ConfigFieldOut]:
+    secrets = set(secret_fields(info.config_model))
+    out = []
+    for name, f in info.config_model.model_fields.items():
+        choices = None
+        annotation = f.annotation
+        args = getattr(annotation, "__args__", None)
+        if (
+            getattr(annotation, "__origin__", None) is not None
+            and args
+            and all(isinstance(a, str) for a in args)
+        ):
+            choices = list(args)
+        out.append(
+            ConfigFieldOut(
+                name=name,
+                title=f.title or name.replace("_", " ").capitalize(),
+                description=f.description,
+                secret=name in secrets,
+                required=f.is_required(),
+                choices=choices,
+            )
+        )
+    return out
+
+
+class IntegrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider: str
+    name: str
+    category: str
+    status: str
+    health: str
+    health_reason: str | None
+    frequency: str
+    streams: list[str]
+    config: dict[str, Any] = Field(description="Settings that are safe to show.")
+    credentials_set: list[str] = Field(description="Names of the secrets on file.")
+    callback_path: str | None = None
+    last_sync_at: datetime | None
+    last_success_at: datetime | None
+    next_sync_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, integration: Integration, secret_names: list[str]) -> IntegrationOut:
+        return cls(
+            id=integration.id,
+            provider=integration.provider,
+            name=integration.name,
+            category=integration.category,
+            status=integration.status,
+            health=integration.health,
+            health_reason=integration.health_reason,
+            frequency=integration.frequency,
+            streams=list(integration.streams),
+            config=dict(integration.config),
+            credentials_set=secret_names,
+            callback_path=(
+                f"/hooks/{integration.provider}/{integration.callback_token}"
+                if integration.callback_token
+                else None
+            ),
+            last_sync_at=integration.last_sync_at,
+            last_success_at=integration.last_success_at,
+            next_sync_at=integration.next_sync_at,
+            created_at=integration.created_at,
+            updated_at=integration.updated_at,
+        )
+
+
+class IntegrationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(max_length=40, examples=["shopify"])
+    name: str | None = Field(default=None, max_length=120)
+    credentials: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The fields listed in the provider's config_fields.",
+    )
+    frequency: str = Field(default="hourly", max_length=16)
+    streams: list[str] | None = None
+
+
+class IntegrationPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=120)
+    frequency: str | None = Field(default=None, max_length=16)
+    streams: list[str] | None = None
+    paused: bool | None = None
+    credentials: dict[str, Any] | None = Field(
+        default=None, description="Only the fields to replace; others are kept."
+    )
+
+
+class IntegrationList(BaseModel):
+    items: list[IntegrationOut]

@@ -1,0 +1,1 @@
+"""Background jobs on Huey: SQLite-backed by default, Redis when configured."""

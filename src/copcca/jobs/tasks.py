@@ -1,0 +1,12 @@
+"""Import every module that defines jobs, so a worker knows them all."""
+
+from __future__ import annotations
+
+import importlib
+
+JOB_MODULES = ("copcca.jobs.heartbeat",)
+
+
+def load_all() -> None:
+    for name in JOB_MODULES:
+        importlib.import_module(name)

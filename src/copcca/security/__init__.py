@@ -1,0 +1,1 @@
+"""Users, sessions, roles, API keys, the vault, signatures and the audit log."""

@@ -1,0 +1,1 @@
+"""The sync engine, its scheduler and the logs it writes."""

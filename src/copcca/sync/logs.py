@@ -1,0 +1,107 @@
+"""Sync logs: what ran, what it did, and in plain words what went wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from copcca.db.repository import TenantRepository
+from copcca.errors import InvalidInput
+from copcca.models.integrations import SyncLog, SyncStatus
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    system: str | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    integration_id: object | None = None
+    page: int = 1
+
+    def validated(self) -> LogFilter:
+        if self.status and self.status not in {s.value for s in SyncStatus}:
+            raise InvalidInput(
+                "Status must be one of running, success, partial, failed, skipped.",
+                field="status",
+            )
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInput(
+                "The start date is after the end date.", field="date_from"
+            )
+        if self.page < 1 or self.page > 100_000:
+            raise InvalidInput("Page must be 1 or more.", field="page")
+        return self
+
+
+@dataclass(frozen=True)
+class LogPage:
+    items: Sequence[SyncLog]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+class SyncLogRepository(TenantRepository[SyncLog]):
+    model = SyncLog
+    noun = "sync log"
+
+    def search(self, flt: LogFilter, tz: str = "UTC") -> LogPage:
+        flt = flt.validated()
+        zone = ZoneInfo(tz)
+        stmt = self.select()
+        if flt.system:
+            stmt = stmt.where(SyncLog.provider == flt.system)
+        if flt.status:
+            stmt = stmt.where(SyncLog.status == flt.status)
+        if flt.integration_id:
+            stmt = stmt.where(SyncLog.integration_id == flt.integration_id)
+        if flt.date_from:
+            start = datetime.combine(flt.date_from, time.min, tzinfo=zone)
+            stmt = stmt.where(SyncLog.started_at >= start)
+        if flt.date_to:
+            end = datetime.combine(
+                flt.date_to + timedelta(days=1), time.min, tzinfo=zone
+            )
+            stmt = stmt.where(SyncLog.started_at < end)
+        total = self.count(stmt)
+        rows = self.all(
+            stmt.order_by(SyncLog.started_at.desc(), SyncLog.id)
+            .limit(PAGE_SIZE)
+            .offset((flt.page - 1) * PAGE_SIZE)
+        )
+        return LogPage(items=rows, total=total, page=flt.page, per_page=PAGE_SIZE)
+
+    def recent(self, limit: int = 5) -> Sequence[SyncLog]:
+        return self.all(self.select().order_by(SyncLog.started_at.desc()).limit(limit))
+
+    def systems(self) -> list[str]:
+        stmt = (
+            select(SyncLog.provider)
+            .where(SyncLog.company_id == self.company_id)
+            .group_by(SyncLog.provider)
+            .order_by(SyncLog.provider)
+        )
+        return list(self.session.scalars(stmt))
+
+    def counts_since(self, since: datetime) -> dict[str, int]:
+        stmt = (
+            select(SyncLog.status, func.count())
+            .where(SyncLog.company_id == self.company_id, SyncLog.started_at >= since)
+            .group_by(SyncLog.status)
+        )
+        return {status: int(n) for status, n in self.session.execute(stmt).all()}
