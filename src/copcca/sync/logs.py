@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
 from copcca.errors import InvalidInput
 from copcca.models.integrations import SyncLog, SyncStatus
@@ -105,3 +109,58 @@ class SyncLogRepository(TenantRepository[SyncLog]):
             .group_by(SyncLog.status)
         )
         return {status: int(n) for status, n in self.session.execute(stmt).all()}
+
+
+def start_log(
+    session: Session,
+    company_id: uuid.UUID,
+    *,
+    provider: str,
+    integration_id: uuid.UUID | None = None,
+    kind: str = "sync",
+    trigger: str = "manual",
+    stream: str | None = None,
+    message: str = "",
+) -> SyncLog:
+    """Open a log row for a run that is starting now."""
+    log = SyncLog(
+        company_id=company_id,
+        integration_id=integration_id,
+        provider=provider,
+        kind=kind,
+        trigger=trigger,
+        stream=stream,
+        status=SyncStatus.RUNNING.value,
+        started_at=utcnow(),
+        message=message,
+    )
+    session.add(log)
+    return log
+
+
+MAX_ERROR_SAMPLES = 20
+
+
+def finish_log(
+    log: SyncLog,
+    *,
+    status: SyncStatus,
+    message: str,
+    created: int = 0,
+    updated: int = 0,
+    skipped: int = 0,
+    failed: int = 0,
+    error_kind: str | None = None,
+    fix: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> SyncLog:
+    """Close a run's log with its counts and, for errors, the plain fix."""
+    log.finished_at = utcnow()
+    log.duration_ms = int((log.finished_at - log.started_at).total_seconds() * 1000)
+    log.status = status.value
+    log.message = message
+    log.created_count, log.updated_count = created, updated
+    log.skipped_count, log.failed_count = skipped, failed
+    log.error_kind, log.fix = error_kind, fix
+    log.errors = list(errors or [])[:MAX_ERROR_SAMPLES]
+    return log
