@@ -10,6 +10,7 @@ sync logs and imports can count honestly.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -71,8 +72,29 @@ class ProductRepository(TenantRepository[Product]):
         return list(self.session.scalars(stmt))
 
 
+# Upserters for record types defined in other CRM modules (sales, invoices,
+# payments): ``register_upserter(SaleRecord, upsert_sale)``.
+Upserter = Callable[["Ingestor", Any], Upserted]
+_UPSERTERS: dict[type, Upserter] = {}
+
+
+def register_upserter(record_type: type, fn: Upserter) -> None:
+    _UPSERTERS[record_type] = fn
+
+
 class Ingestor:
     """Upserts for one company and (optionally) one integration."""
+
+    def upsert(self, record: Any) -> Upserted:
+        """Dispatch on the record's type (customers, products, or registered)."""
+        if isinstance(record, CustomerRecord):
+            return self.upsert_customer(record)
+        if isinstance(record, ProductRecord):
+            return self.upsert_product(record)
+        fn = _UPSERTERS.get(type(record))
+        if fn is None:
+            raise TypeError(f"no upserter registered for {type(record).__name__}")
+        return fn(self, record)
 
     def __init__(
         self,
