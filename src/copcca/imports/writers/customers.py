@@ -67,6 +67,7 @@ class CustomerWriter:
         self._extra_load(list(links.values()), originals, state)
         wanted_links: dict[str, uuid.UUID] = {}
         new: list[uuid.UUID] = []
+        touched: set[uuid.UUID] = set()
         for i in live:
             row = rows[i]
             found = self._match(row, index, links, state)
@@ -79,13 +80,14 @@ class CustomerWriter:
             else:
                 if not self._accept_duplicate(batch, i, found, originals, out):
                     continue
-                changed = _update(state[found], row)
-                out.updated += changed
-                out.unchanged += not changed
+                _update(state[found], row)
+                if found in touched or found not in originals:
+                    out.unchanged += 1  # merged into a record this batch has
+                touched.add(found)
             self._register(index, state[found])
             if row["external_id"]:
                 wanted_links[row["external_id"]] = found
-        self._flush(new, state, originals, out)
+        self._flush(new, state, originals, out, touched)
         out.links = save_links(ctx, "customer", wanted_links, links)
         return out
 
@@ -189,6 +191,7 @@ class CustomerWriter:
         state: dict[uuid.UUID, dict[str, Any]],
         originals: dict[uuid.UUID, Any],
         out: Written,
+        touched: set[uuid.UUID],
     ) -> None:
         ctx = self.ctx
         now = utcnow()
@@ -232,7 +235,9 @@ class CustomerWriter:
                 if getattr(original, f) != record[f]
             }
             if not before:
+                out.unchanged += cid in touched
                 continue
+            out.updated += 1
             after = {f: _plain(record[f]) for f in before}
             out.updates.append({"id": str(cid), "before": before, "after": after})
             row = {f: record[f] for f in before}

@@ -108,6 +108,7 @@ class ProductWriter:
         for record in state.values():
             _register(index, record)
         new: list[uuid.UUID] = []
+        touched: set[uuid.UUID] = set()
         wanted: dict[str, uuid.UUID] = {}
         for i in live:
             row = rows[i]
@@ -126,13 +127,14 @@ class ProductWriter:
                 if ctx.choice(code) == SKIP:
                     out.skipped += 1
                     continue
-                changed = _update(state[found], row)
-                out.updated += changed
-                out.unchanged += not changed
+                _update(state[found], row)
+                if found in touched or found not in originals:
+                    out.unchanged += 1  # merged into a record this batch has
+                touched.add(found)
             _register(index, state[found])
             if row["external_id"]:
                 wanted[row["external_id"]] = found
-        flush_products(ctx, new, state, originals, out)
+        flush_products(ctx, new, state, originals, out, touched)
         out.links = save_links(ctx, "product", wanted, links)
         return out
 
@@ -201,6 +203,7 @@ def flush_products(
     state: dict[uuid.UUID, dict[str, Any]],
     originals: dict[uuid.UUID, Any],
     out: Written,
+    touched: set[uuid.UUID] | None = None,
 ) -> None:
     """Insert created products, update changed ones, note both for undo."""
     now = utcnow()
@@ -227,7 +230,9 @@ def flush_products(
             f: getattr(original, f) for f in FIELDS if getattr(original, f) != record[f]
         }
         if not before:
+            out.unchanged += touched is not None and pid in touched
             continue
+        out.updated += touched is not None
         out.updates.append(
             {"id": str(pid), "before": before, "after": {f: record[f] for f in before}}
         )
