@@ -574,3 +574,95 @@ def request_undo(
 
 def copy_stream(source: BinaryIO, target: BinaryIO) -> None:
     shutil.copyfileobj(source, target, COPY_CHUNK)
+
+
+@contextmanager
+def stage_bytes(data: bytes, limits: Limits) -> Iterator[Staged]:
+    """Pasted rows (or any bytes in hand) staged like an upload."""
+    import io
+
+    with stage(io.BytesIO(data), limits) as staged:
+        yield staged
+
+
+@contextmanager
+def stage_sheet(
+    link: str, settings: Settings, client: Any = None
+) -> Iterator[tuple[Staged, str]]:
+    """Fetch a shared Google Sheet as CSV; yields it and a display name."""
+    from copcca.imports.formats import sheets
+
+    limits = Limits.from_settings(settings)
+    parsed = sheets.parse_link(link)
+    with NamedTemporaryFile(prefix="copcca-sheet-", suffix=".csv") as handle:
+        sheets.fetch(parsed, handle, limits, settings.google_sheets_url, client)
+        handle.flush()
+        handle.seek(0)
+        with stage(handle, limits) as staged:  # type: ignore[arg-type]
+            yield staged, f"Google Sheet {parsed.sheet_id[:10]}… (tab {parsed.gid})"
+
+
+def problem_export(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    job_id: uuid.UUID,
+    limit: int = 100_000,
+) -> tuple[list[str], list[list[Any]]]:
+    """The rows that were (or would be) left out, with what is wrong, so the
+    owner can fix them offline and upload the file again."""
+    from copcca.imports import runner, values
+    from copcca.imports.formats.table import data_rows
+    from copcca.imports.pipeline import clean_batch
+    from copcca.imports.validation import v_error_codes
+
+    job = get_job(session, principal, job_id)
+    repo = ImportJobRepository(session, principal.company_id)
+    company = _company(session, principal)
+    plan = runner.build_plan(job, company)
+    layout = Layout.from_dict(job.details["layout"])
+    limits = Limits.from_settings(settings)
+    stored: dict[int, list[str]] = {}
+    for p in repo.problems(job, limit=runner.MAX_STORED_PROBLEMS):
+        if p.code in v_error_codes():
+            stored.setdefault(p.row, []).append(PROBLEMS[p.code].title)
+    header = ["Row", *layout.columns, "Problems"]
+    out: list[list[Any]] = []
+    with repo.file(job) as path:
+        chunk: list[tuple[int, list[Any]]] = []
+        for item in data_rows(path, layout, limits):
+            chunk.append(item)
+            if len(chunk) >= 2000:
+                _problem_chunk(plan, chunk, stored, out, layout, clean_batch, values)
+                chunk = []
+            if len(out) >= limit:
+                break
+        _problem_chunk(plan, chunk, stored, out, layout, clean_batch, values)
+    return header, out[:limit]
+
+
+def _problem_chunk(
+    plan: Any,
+    chunk: list[tuple[int, list[Any]]],
+    stored: dict[int, list[str]],
+    out: list[list[Any]],
+    layout: Layout,
+    clean_batch: Any,
+    values: Any,
+) -> None:
+    if not chunk:
+        return
+    batch = clean_batch(plan, chunk)
+    found: dict[int, list[str]] = {}
+    for i, _field, code, value in batch.problems.found:
+        if PROBLEMS[code].severity == "error":
+            found.setdefault(i, []).append(
+                PROBLEMS[code].title + (f" ({value})" if value else "")
+            )
+    width = len(layout.columns)
+    for i, (number, cells) in enumerate(chunk):
+        reasons = found.get(i, []) + stored.get(number, [])
+        if reasons:
+            row = [values.as_text(c) for c in cells[:width]]
+            row += [""] * (width - len(row))
+            out.append([number, *row, "; ".join(dict.fromkeys(reasons))])

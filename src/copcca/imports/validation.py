@@ -344,3 +344,8 @@ def row_currencies(
     if explicit is None:
         return [m or default for m in markers]
     return [e or m or default for e, m in zip(explicit, markers, strict=True)]
+
+
+def v_error_codes() -> frozenset[str]:
+    """Codes that leave a row out (or a value off) unless the owner chooses."""
+    return frozenset(c for c, k in PROBLEMS.items() if k.severity == "error")

@@ -6,6 +6,7 @@ from copcca.web.routes import (
     auth,
     connect,
     developers,
+    imports,
     logs,
     overview,
     sections,
@@ -13,5 +14,5 @@ from copcca.web.routes import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, connect, logs, sections, developers, settings):
+for module in (auth, overview, connect, imports, logs, sections, developers, settings):
     router.include_router(module.router)
