@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from copcca.api.v1 import api_keys, audit, integrations, me, providers, stats, sync_logs
+from copcca.api.v1 import (
+    api_keys,
+    audit,
+    imports,
+    integrations,
+    me,
+    providers,
+    stats,
+    sync_logs,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (providers, integrations, sync_logs, stats, api_keys, audit, me):
+for module in (providers, integrations, imports, sync_logs, stats, api_keys, audit, me):
     router.include_router(module.router)

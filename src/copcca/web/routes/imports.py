@@ -6,12 +6,10 @@ running jobs refresh the page by themselves."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from copcca.errors import CopccaError, InvalidInput
@@ -20,31 +18,11 @@ from copcca.imports.formats.table import Layout
 from copcca.imports.limits import Limits
 from copcca.imports.repository import ImportJobRepository
 from copcca.imports.targets import TARGETS, get_target
+from copcca.imports.upload import UploadLimitRoute
 from copcca.imports.validation import PROBLEMS
 from copcca.web.deps import PageDep
 
 PREFIX = "/app/integrations/import"
-MULTIPART_SLACK = 64 * 1024
-
-
-class UploadLimitRoute(APIRoute):
-    """Refuses a body larger than the import limit before reading it (F1)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            if request.method == "POST":
-                limits = Limits.from_settings(request.app.state.settings)
-                declared = request.headers.get("content-length", "")
-                if (
-                    declared.isdigit()
-                    and int(declared) > limits.max_bytes + MULTIPART_SLACK
-                ):
-                    raise service.too_big(limits)
-            return await handler(request)
-
-        return limited
 
 
 router = APIRouter(prefix=PREFIX, route_class=UploadLimitRoute)
