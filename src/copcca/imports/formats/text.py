@@ -83,10 +83,21 @@ def detect_encoding(sample: bytes) -> tuple[str, int]:
         return "utf-8", 0
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(sample):
+        return "utf-8", 0  # UTF-8 with a damaged byte: the reader names its row
     best = from_bytes(sample, cp_isolation=list(LEGACY)).best()
     if best is not None and best.encoding in LEGACY:
         return best.encoding, 0
     return "cp1252", 0
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Real UTF-8 text (accents decode as multi-byte characters) with a few
+    bytes that do not: a damaged UTF-8 file, not a Windows one."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    return multibyte > 0 and bad <= multibyte
 
 
 def _looks_utf16(sample: bytes) -> bool:

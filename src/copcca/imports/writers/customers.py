@@ -86,6 +86,7 @@ class CustomerWriter:
                 touched.add(found)
             self._register(index, state[found])
             if row["external_id"]:
+                index.setdefault(("x", row["external_id"]), found)
                 wanted_links[row["external_id"]] = found
         self._flush(new, state, originals, out, touched)
         out.links = save_links(ctx, "customer", wanted_links, links)

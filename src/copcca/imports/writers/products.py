@@ -133,6 +133,7 @@ class ProductWriter:
                 touched.add(found)
             _register(index, state[found])
             if row["external_id"]:
+                index.setdefault(("x", row["external_id"]), found)
                 wanted[row["external_id"]] = found
         flush_products(ctx, new, state, originals, out, touched)
         out.links = save_links(ctx, "product", wanted, links)
