@@ -65,7 +65,8 @@ def test_half_the_phones_invalid_are_listed_and_left_out(runtime: Runtime) -> No
     tenant = make_company(runtime)
     job_id = upload(runtime, tenant, DATA / "half_bad_phones.csv")
     plan = check(runtime, tenant, job_id).details["plan"]
-    assert plan["created"] == 10 and plan["skipped"] == 10
+    assert plan["created"] == 10
+    assert plan["skipped"] == 10
     assert plan["problems"] == {"bad_phone": 10}
     done = import_file(runtime, tenant, DATA / "half_bad_phones.csv")
     assert (done.created_count, done.skipped_count) == (10, 10)
@@ -129,5 +130,6 @@ def test_sheet_without_header_is_mapped_from_its_values(runtime: Runtime) -> Non
     job_id = upload(runtime, tenant, DATA / "no_header.csv")
     row = job(runtime, tenant, job_id)
     assert row.details["layout"]["notices"] == [{"code": "no_header"}]
-    assert row.header_row == 0 and row.total_rows == 3
+    assert row.header_row == 0
+    assert row.total_rows == 3
     assert [c["field"] for c in row.mapping["columns"]] == ["name", "phone", "email"]
