@@ -8,7 +8,9 @@ as text to be read as CSV.
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from enum import StrEnum
 from pathlib import Path
 
@@ -71,7 +73,15 @@ def _zip_kind(path: Path) -> Kind:
                 with archive.open("mimetype") as entry:
                     if entry.read(len(ODS_MIME) + 1).strip() == ODS_MIME:
                         return Kind.ODS
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        struct.error,
+        zlib.error,
+    ) as exc:
         raise NotATable(
             "This file looks like a zip archive but it is damaged.",
             fix="Open it in Excel or LibreOffice, save it again and upload it.",

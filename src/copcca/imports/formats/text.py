@@ -123,7 +123,10 @@ def sniff_delimiter(text: str) -> str:
     lines = [line for line in lines if line.strip()]
     best, best_score = ",", -1.0
     for delimiter in ("\t", ";", ",", "|"):
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
         if not counts:
             continue
         width, hits = Counter(counts).most_common(1)[0]
@@ -201,4 +204,10 @@ def locate_decode_error(path: Path, fmt: TextFormat) -> int:
                 except UnicodeDecodeError:
                     return
 
-    return sum(1 for _ in csv.reader(good_lines(), strict=False)) + 1
+    records = 0
+    try:
+        for records, _ in enumerate(csv.reader(good_lines(), strict=False), 1):  # noqa: B007
+            pass
+    except csv.Error:
+        pass  # a stray carriage return: the count so far still places the row
+    return records + 1

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import stat
+import struct
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -47,12 +49,12 @@ def check_archive(path: Path, limits: Limits) -> ArchiveReport:
             for info in infos:
                 if not info.is_dir():
                     _read_entry(archive, info, report)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error) as exc:
         raise UnsafeFile(
             f"This spreadsheet archive is damaged or has been tampered with ({exc}).",
             fix="Open it in Excel or LibreOffice, save it again and upload it.",
         ) from exc
-    except (EOFError, OSError, NotImplementedError) as exc:
+    except (EOFError, OSError, NotImplementedError, ValueError, struct.error) as exc:
         raise NotATable(
             "This spreadsheet cannot be opened.",
             fix="Open it in Excel or LibreOffice, save it again and upload it.",
