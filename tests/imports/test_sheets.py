@@ -70,18 +70,20 @@ def test_shared_sheet_is_fetched_and_imported(google: str, runtime: Runtime) -> 
 
     tenant = make_company(runtime)
     url = f"https://docs.google.com/spreadsheets/d/{SHARED}/edit#gid=42"
-    with runtime.db.transaction(tenant.company_id) as session:
-        with service.stage_sheet(url, runtime.settings) as (staged, name):
-            created = service.create_job(
-                session,
-                tenant.principal,
-                runtime.settings,
-                staged,
-                filename=name,
-                target="customers",
-                source_kind="sheets",
-            )
-            job_id = created.id
+    with (
+        runtime.db.transaction(tenant.company_id) as session,
+        service.stage_sheet(url, runtime.settings) as (staged, name),
+    ):
+        created = service.create_job(
+            session,
+            tenant.principal,
+            runtime.settings,
+            staged,
+            filename=name,
+            target="customers",
+            source_kind="sheets",
+        )
+        job_id = created.id
     assert job(runtime, tenant, job_id).source_kind == "sheets"
     done = run(runtime, tenant, job_id)
     assert done.created_count == 2
