@@ -4,6 +4,7 @@ no gaps; the change log covers every row exactly once."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -134,4 +135,4 @@ def test_killed_worker_resumes_without_duplicates(
     assert set(phones) == {f"+2547{i:08d}" for i in range(ROWS)}
     assert spans[0][0] == 2
     assert spans[-1][1] == ROWS + 1
-    assert all(b[0] == a[1] + 1 for a, b in zip(spans, spans[1:], strict=False))
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(spans))
