@@ -9,12 +9,14 @@ the speed of a bare insert (see bench/imports.py).
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, Table, Uuid, select
 from sqlalchemy.orm import Session
 
 IN_CHUNK = 5_000
@@ -34,10 +36,22 @@ def _processor(
 ) -> Callable[[Any], Any] | None:
     dialect = session.get_bind().dialect
     column = table.c[name]
+    if isinstance(column.type, Uuid) and not dialect.supports_native_uuid:
+        return _HEX  # what SQLAlchemy's Uuid stores there, minus the call overhead
     proc: Callable[[Any], Any] | None = column.type.dialect_impl(
         dialect
     ).bind_processor(dialect)
     return proc
+
+
+_HEX = attrgetter("hex")
+
+
+def json_list(items: list[str]) -> str:
+    """``json.dumps`` of a list of plain strings, fast for the usual case."""
+    if any('"' in i or "\\" in i or not i.isprintable() for i in items):
+        return json.dumps(items)
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
 def _placeholder(session: Session) -> str:
@@ -49,15 +63,17 @@ def insert_rows(
     table: Table,
     columns: Mapping[str, Sequence[Any]],
     constants: dict[str, Any],
+    prepared: frozenset[str] = frozenset(),
 ) -> int:
-    """Insert rows given column-wise; ``constants`` are the same in every row."""
+    """Insert rows given column-wise; ``constants`` are the same in every row;
+    ``prepared`` columns are already in storage form (JSON text)."""
     names = list(columns) + list(constants)
     size = len(next(iter(columns.values()))) if columns else 0
     if not size:
         return 0
     data: list[Iterable[Any]] = []
     for name, column in columns.items():
-        proc = _processor(session, table, name)
+        proc = None if name in prepared else _processor(session, table, name)
         data.append(list(map(proc, column)) if proc else column)
     for name, value in constants.items():
         proc = _processor(session, table, name)

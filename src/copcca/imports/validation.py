@@ -198,15 +198,20 @@ class CleanContext:
 
 def cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
     """A function (raw, index) -> clean value or None, noting problems."""
+    if f.kind in (Kind.TEXT, Kind.ID, Kind.EMAIL):
+        return _plain_cleaner(f, ctx, problems)
     parse = _parser(f, ctx)
-    cache: dict[Any, tuple[Any, str | None]] = {}
+    # Amounts, dates and codes repeat a lot; phones have their own cache.
+    cache: dict[Any, tuple[Any, str | None]] | None = (
+        None if f.kind is Kind.PHONE else {}
+    )
     name = f.name
     add = problems.add
 
     def clean(raw: Any, index: int) -> Any:
         if raw is None or raw == "":
             return None
-        if raw.__class__ is bool:
+        if cache is None or raw.__class__ is bool:
             hit = _run(parse, raw)
         else:
             cached = cache.get(raw)
@@ -219,6 +224,50 @@ def cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
         if hit[1] is not None:
             add(index, name, hit[1], raw)
         return hit[0]
+
+    return clean
+
+
+def _plain_cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
+    """Text, ids and emails: a straight path for ordinary strings (most
+    cells), the full parser for anything unusual."""
+    slow = cleaner_slow(f, ctx, problems)
+    limit = f.max_len or 1_000_000
+    email = f.kind is Kind.EMAIL
+    collapse = ctx.trim and f.kind is Kind.TEXT
+
+    def clean(raw: Any, index: int) -> Any:
+        if raw.__class__ is not str:
+            return None if raw is None else slow(raw, index)
+        text = raw.strip()
+        if not text:
+            return None
+        first = text[0]
+        if first in "='" or len(text) > limit or (collapse and "  " in text):
+            return slow(raw, index)
+        if email:
+            text = text.lower()
+            at = text.rfind("@")
+            if at < 1 or "." not in text[at:] or " " in text:
+                return slow(raw, index)
+        elif "\t" in text or "\n" in text:
+            return slow(raw, index)
+        return text
+
+    return clean
+
+
+def cleaner_slow(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
+    parse = _parser(f, ctx)
+    name, add = f.name, problems.add
+
+    def clean(raw: Any, index: int) -> Any:
+        if raw is None or raw == "":
+            return None
+        value, code = _run(parse, raw)
+        if code is not None:
+            add(index, name, code, raw)
+        return value
 
     return clean
 
@@ -313,16 +362,24 @@ def money_to_minor(
 ) -> list[int | None]:
     """(Decimal, marker) pairs to integer minor units in each row's currency."""
     out: list[int | None] = []
+    cache: dict[tuple[Any, str], int | None] = {}
     for i, (item, currency) in enumerate(zip(amounts, currencies, strict=True)):
         if item is None:
             out.append(None)
             continue
-        amount, _marker = item
-        try:
-            out.append(values.to_minor_units(Decimal(amount), currency))
-        except values.Bad:
-            problems.add(i, field_name, "bad_amount", str(amount))
-            out.append(None)
+        key = (item[0], currency)
+        if key in cache:
+            minor = cache[key]
+        else:
+            try:
+                minor = values.to_minor_units(Decimal(item[0]), currency)
+            except values.Bad:
+                minor = None
+            if len(cache) < 100_000:
+                cache[key] = minor
+        if minor is None:
+            problems.add(i, field_name, "bad_amount", str(item[0]))
+        out.append(minor)
     return out
 
 

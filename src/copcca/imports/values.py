@@ -132,6 +132,8 @@ def parse_amount(raw: Any) -> tuple[Decimal, str | None] | Repaired:
         return Repaired((Decimal(excel_serial(raw)), None), "excel_date")
     if isinstance(raw, time | timedelta):
         raise Bad("bad_amount")
+    if raw.__class__ is str and raw.isdigit() and raw.isascii():
+        return Decimal(raw), None
     text = unquote(str(raw)).translate(THIN_SPACES).strip()
     if text.startswith(FORMULA_START):
         raise Bad("formula")

@@ -67,12 +67,14 @@ class CustomerWriter:
         self._extra_load(list(links.values()), originals, state)
         wanted_links: dict[str, uuid.UUID] = {}
         new: list[uuid.UUID] = []
+        fresh_ids = iter(bulk.new_ids(len(live)))
         touched: set[uuid.UUID] = set()
         for i in live:
             row = rows[i]
             found = self._match(row, index, links, state)
             if found is None:
-                record = _create(row, ctx.company.currency, batch.currencies[i])
+                record = _create(row, batch.currencies[i] or ctx.company.currency)
+                record["id"] = next(fresh_ids)
                 found = record["id"]
                 state[found] = record
                 new.append(found)
@@ -198,7 +200,7 @@ class CustomerWriter:
         now = utcnow()
         if new:
             records = [state[i] for i in new]
-            columns = {
+            columns: dict[str, list[Any]] = {
                 name: [r[name] for r in records]
                 for name in (
                     "id",
@@ -215,6 +217,8 @@ class CustomerWriter:
                     "currency",
                 )
             }
+            columns["phones"] = [bulk.json_list(p) for p in columns["phones"]]
+            columns["emails"] = [bulk.json_list(e) for e in columns["emails"]]
             bulk.insert_rows(
                 ctx.session,
                 TABLE,
@@ -225,6 +229,7 @@ class CustomerWriter:
                     "created_at": now,
                     "updated_at": now,
                 },
+                prepared=frozenset({"phones", "emails"}),
             )
             out.created_ids = [str(i) for i in new]
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -277,25 +282,23 @@ def _rows(batch: CleanBatch) -> list[dict[str, Any]]:
     ]
 
 
-def _create(
-    row: dict[str, Any], company_currency: str, currency: str
-) -> dict[str, Any]:
-    phone, email = row["phone"], row["email"]
+def _create(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    phone, email, phone2 = row["phone"], row["email"], row["phone2"]
+    phones = [phone] if phone else []
+    if phone2 and phone2 != phone:
+        phones.append(phone2)
     return {
-        "id": uuid.uuid4(),
         "name": (row["name"] or "")[:200] or phone or email or "Customer",
         "phone": phone,
         "email": email,
-        "phones": merge_lists([phone], [row["phone2"]]),
-        "emails": merge_lists([email]),
+        "phones": phones,
+        "emails": [email] if email else [],
         "city": row["city"],
         "address": row["address"],
         "country": row["country"],
         "notes": row["notes"],
-        "balance_minor": row["balance_minor"]
-        if row["balance_minor"] is not None
-        else 0,
-        "currency": currency or company_currency,
+        "balance_minor": row["balance_minor"] or 0,
+        "currency": currency,
     }
 
 
