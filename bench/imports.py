@@ -56,7 +56,13 @@ def _phone(rng: random.Random) -> str:
 def _balance(rng: random.Random) -> str:
     amount = rng.randrange(0, 50_000)
     return rng.choice(
-        [f"KSh {amount:,}", str(amount), f"{amount:,}".replace(",", " "), "", f"{amount}.00"]
+        [
+            f"KSh {amount:,}",
+            str(amount),
+            f"{amount:,}".replace(",", " "),
+            "",
+            f"{amount}.00",
+        ]
     )
 
 
@@ -69,7 +75,7 @@ def make_csv(path: Path, rows: int, seed: int = 5) -> Path:
         for i in range(rows):
             out.write(
                 f"Mteja {i},{_phone(rng)},mteja{i}@example.com,"
-                f"{rng.choice(CITIES)},\"{_balance(rng)}\"\n"
+                f'{rng.choice(CITIES)},"{_balance(rng)}"\n'
             )
     return path
 
@@ -84,8 +90,15 @@ def make_xlsx(path: Path, rows: int, seed: int = 7) -> Path:
     sheet = book.create_sheet("Wateja")
     sheet.append(["Jina", "Simu", "Barua pepe", "Mji", "Deni"])
     for i in range(rows):
-        sheet.append([f"Mteja {i}", _phone(rng), f"mteja{i}@example.com",
-                      rng.choice(CITIES), rng.randrange(0, 50_000)])
+        sheet.append(
+            [
+                f"Mteja {i}",
+                _phone(rng),
+                f"mteja{i}@example.com",
+                rng.choice(CITIES),
+                rng.randrange(0, 50_000),
+            ]
+        )
     book.save(path)
     return path
 
@@ -97,10 +110,15 @@ def _runtime(url: str, data_dir: Path, admin_url: str | None = None) -> Any:
     from copcca.runtime import build_runtime, set_runtime
 
     upgrade(admin_url or url)
-    settings = Settings(data_dir=data_dir, database_url=url, secret_key=KEY,
-                        migration_database_url=admin_url,
-                        import_max_bytes=500_000_000, import_max_rows=2_000_000,
-                        import_batch_rows=int(os.environ.get("BENCH_BATCH", "20000")))
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key=KEY,
+        migration_database_url=admin_url,
+        import_max_bytes=500_000_000,
+        import_max_rows=2_000_000,
+        import_batch_rows=int(os.environ.get("BENCH_BATCH", "20000")),
+    )
     runtime = build_runtime(settings)
     set_runtime(runtime)
     return runtime
@@ -111,9 +129,16 @@ def _company(runtime: Any) -> Any:
     from copcca.security import accounts
     from copcca.security.principal import Principal
 
-    user, company = accounts.sign_up(runtime.db, accounts.SignUp(
-        company_name="Bench Duka", name="Owner", email="bench@example.co.ke",
-        password="correct horse battery", country="KE"))
+    user, company = accounts.sign_up(
+        runtime.db,
+        accounts.SignUp(
+            company_name="Bench Duka",
+            name="Owner",
+            email="bench@example.co.ke",
+            password="correct horse battery",
+            country="KE",
+        ),
+    )
     return Principal(company.id, user.id, Role.OWNER, "bench", "user")
 
 
@@ -126,8 +151,14 @@ def import_end_to_end(runtime: Any, me: Any, path: Path) -> tuple[float, Any]:
     start = time.perf_counter()
     with runtime.db.transaction(me.company_id) as session, path.open("rb") as handle:
         with service.stage(handle, limits) as staged:
-            job = service.create_job(session, me, runtime.settings, staged,
-                                     filename=path.name, target="customers")
+            job = service.create_job(
+                session,
+                me,
+                runtime.settings,
+                staged,
+                filename=path.name,
+                target="customers",
+            )
         token = service.start_import(session, me, job.id, enqueue=False, trigger="cli")
         job_id = job.id
     runner.run_import(runtime.db, runtime.settings, me.company_id, job_id, token)
@@ -138,9 +169,11 @@ def import_end_to_end(runtime: Any, me: Any, path: Path) -> tuple[float, Any]:
     return elapsed, done
 
 
-COLUMNS = ("id, company_id, name, phone, email, phones, emails, city, address, "
-           "country, notes, balance_minor, currency, source, merged_into_id, "
-           "deleted_at, created_at, updated_at")
+COLUMNS = (
+    "id, company_id, name, phone, email, phones, emails, city, address, "
+    "country, notes, balance_minor, currency, source, merged_into_id, "
+    "deleted_at, created_at, updated_at"
+)
 
 
 def sqlite_baseline(db_path: Path, work: Path) -> dict[str, float]:
@@ -148,7 +181,9 @@ def sqlite_baseline(db_path: Path, work: Path) -> dict[str, float]:
     database with the same schema (and into a plain table without indexes)."""
     from copcca.db.migrate import upgrade
 
-    rows = sqlite3.connect(db_path).execute(f"SELECT {COLUMNS} FROM customers").fetchall()
+    rows = (
+        sqlite3.connect(db_path).execute(f"SELECT {COLUMNS} FROM customers").fetchall()
+    )
     company = sqlite3.connect(db_path).execute("SELECT * FROM companies").fetchall()
     fresh = work / "baseline.db"
     upgrade(f"sqlite:///{fresh}")
@@ -232,7 +267,11 @@ def rss_child(rows: int, path: Path) -> dict[str, Any]:
         me = _company(runtime)
         elapsed, _job = import_end_to_end(runtime, me, path)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows": rows, "peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(elapsed, 1)}
+    return {
+        "rows": rows,
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "seconds": round(elapsed, 1),
+    }
 
 
 def rss_figures(sizes: list[int]) -> list[dict[str, Any]]:
@@ -240,8 +279,18 @@ def rss_figures(sizes: list[int]) -> list[dict[str, Any]]:
     for rows in sizes:
         path = make_csv(RESULTS / f"customers-{rows}.csv", rows)
         result = subprocess.run(
-            [sys.executable, "-m", "bench.imports", "--rss-child", str(rows), str(path)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.imports",
+                "--rss-child",
+                str(rows),
+                str(path),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out.append(json.loads(result.stdout.strip().splitlines()[-1]))
     return out
@@ -260,7 +309,8 @@ def postgres_figures(path: Path, rows: int, admin: str) -> dict[str, Any]:
         base = make_url(normalise_url(admin)).set(database=name)
         admin_url = base.render_as_string(hide_password=False)
         app_url = base.set(username="copcca_app", password=None).render_as_string(
-            hide_password=False)
+            hide_password=False
+        )
         with tempfile.TemporaryDirectory(dir=RESULTS) as tmp:
             runtime = _runtime(app_url, Path(tmp) / "data", admin_url)
             me = _company(runtime)
@@ -274,16 +324,23 @@ def postgres_figures(path: Path, rows: int, admin: str) -> dict[str, Any]:
                 for chunk in out:
                     data += chunk
             start = time.perf_counter()
-            with conn.cursor().copy(f"COPY customers_copy ({COLUMNS}) FROM STDIN") as copy:
+            with conn.cursor().copy(
+                f"COPY customers_copy ({COLUMNS}) FROM STDIN"
+            ) as copy:
                 copy.write(bytes(data))
             conn.commit()
             copy_s = time.perf_counter() - start
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": int(rows / elapsed),
-            "created": job.created_count, "baseline_copy_s": round(copy_s, 2),
-            "ratio": round(elapsed / copy_s, 2)}
+    return {
+        "rows": rows,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": int(rows / elapsed),
+        "created": job.created_count,
+        "baseline_copy_s": round(copy_s, 2),
+        "ratio": round(elapsed / copy_s, 2),
+    }
 
 
 def run() -> dict[str, Any]:
@@ -291,11 +348,14 @@ def run() -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
     xrows = int(os.environ.get("BENCH_XLSX_ROWS", "100000"))
-    sizes = [int(x) for x in os.environ.get("BENCH_RSS_ROWS", "250000,1000000").split(",")]
+    sizes = [
+        int(x) for x in os.environ.get("BENCH_RSS_ROWS", "250000,1000000").split(",")
+    ]
     csv_path = make_csv(RESULTS / f"customers-{rows}.csv", rows)
     out: dict[str, Any] = {"csv_sqlite": sqlite_figures(csv_path, rows)}
-    out["xlsx_read"] = xlsx_figures(make_xlsx(RESULTS / f"customers-{xrows}.xlsx", xrows),
-                                    xrows)
+    out["xlsx_read"] = xlsx_figures(
+        make_xlsx(RESULTS / f"customers-{xrows}.xlsx", xrows), xrows
+    )
     out["peak_rss"] = rss_figures(sizes)
     pg = os.environ.get("BENCH_PG_URL") or os.environ.get("COPCCA_TEST_PG_URL")
     if pg:
