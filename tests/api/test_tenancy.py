@@ -12,11 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from copcca.models.integrations import SyncLog
+from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import ApiKey, Membership
 from copcca.runtime import Runtime
 from copcca.sync.logs import finish_log, start_log
-from copcca.models.integrations import SyncStatus
 from tests.helpers import api_key_for, bearer, login, make_company, page_csrf
 
 SHOPIFY = {

@@ -176,9 +176,11 @@ def test_insert_for_another_company_is_rejected(pg: DbUrls) -> None:
 
     db = Database(pg.app_url, pool_size=1)
     a, b = _seed_companies(db)
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        with db.transaction(a) as session:
-            session.add(Customer(company_id=b, name="smuggled", currency="KES"))
+    with (
+        pytest.raises(ProgrammingError, match="row-level security"),
+        db.transaction(a) as session,
+    ):
+        session.add(Customer(company_id=b, name="smuggled", currency="KES"))
     with db.transaction(b) as session:
         assert session.scalars(select(Customer.name)).all() == ["Customer of B"]
     db.dispose()

@@ -16,10 +16,9 @@ from copcca.db.session import Database
 from copcca.integrations import credentials
 from copcca.integrations import service as integrations
 from copcca.models.integrations import Integration
-from copcca.runtime import Runtime, build_runtime
+from copcca.runtime import Runtime
 from copcca.security import keys
 from copcca.security.vault import KeyConfigError, Vault
-from tests.conftest import DbUrls
 from tests.helpers import make_company
 
 
@@ -142,7 +141,8 @@ def test_crashed_rotation_is_finished_by_running_it_again(
         )
     report = keys.rotate(file_settings, runtime.db, runtime.vault, new_key=False)
 
-    assert report.resealed == 1 and report.already_current == 1
+    assert report.resealed == 1
+    assert report.already_current == 1
     assert _all_tokens(runtime, [a.company_id, b.company_id]) == ["tok-a", "tok-b"]
 
 

@@ -18,7 +18,7 @@ from copcca.db.repository import TenantRepository
 from copcca.db.session import Database
 from copcca.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from copcca.models.tenancy import Company, Invitation, Membership, Role, User
-from copcca.security import audit
+from copcca.security import audit, sessions
 from copcca.security.passwords import MIN_LENGTH, hash_password, verify_password
 from copcca.security.principal import Principal
 from copcca.security.signatures import sha256_hex
@@ -321,3 +321,39 @@ def set_locale(session: Session, actor: Principal, locale: str) -> None:
     user = session.get(User, actor.user_id)
     if user is not None:
         user.locale = locale
+
+
+def start_session(
+    db: Database,
+    user: User,
+    company_id: uuid.UUID,
+    *,
+    days: int,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    """Open a browser session (audited) and return its cookie value."""
+    with db.transaction(company_id) as session:
+        role = session.scalar(
+            select(Membership.role).where(
+                Membership.company_id == company_id, Membership.user_id == user.id
+            )
+        )
+        cookie = sessions.create_session(
+            session,
+            user=user,
+            company_id=company_id,
+            days=days,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        audit.record(
+            session,
+            _user_principal(company_id, user, Role(role or Role.MEMBER)),
+            "auth.sign_in",
+            f"{user.email} signed in.",
+            target_type="user",
+            target_id=user.id,
+            ip=ip,
+        )
+    return cookie

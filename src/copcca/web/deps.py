@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -21,10 +21,9 @@ from copcca.security import sessions
 from copcca.security.principal import Principal
 from copcca.security.signatures import constant_time_equal
 from copcca.web import i18n
-from copcca.web.templating import render
+from copcca.web.templating import FLASH_COOKIE, render
 
 ANON_CSRF_COOKIE = "copcca_csrf"
-FLASH_COOKIE = "copcca_flash"
 LANG_COOKIE = "copcca_lang"
 
 
@@ -96,21 +95,16 @@ class Page:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        flash = self.request.cookies.get(FLASH_COOKIE)
         ctx = {
             "me": self.principal,
             "company": self.company,
             "csrf_token": self.principal.csrf_token,
             "section": section,
-            "flash": unquote(flash) if flash else None,
             **context,
         }
-        response = render(
+        return render(
             self.request, template, ctx, locale=self.locale, status_code=status_code
         )
-        if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
-        return response
 
     def redirect(self, url: str, flash: str | None = None) -> RedirectResponse:
         return redirect(url, flash, locale=self.locale)
