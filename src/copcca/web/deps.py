@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from copcca.api.deps import SAFE_METHODS, RuntimeDep
-from copcca.errors import CsrfFailed, NotAuthenticated, NotFound
+from copcca.errors import CsrfFailed, InvalidInput, NotAuthenticated, NotFound
 from copcca.models.tenancy import Company
 from copcca.runtime import Runtime
 from copcca.security import sessions
@@ -25,6 +25,12 @@ from copcca.web.templating import FLASH_COOKIE, render
 
 ANON_CSRF_COOKIE = "copcca_csrf"
 LANG_COOKIE = "copcca_lang"
+
+
+def _reject_nul(form: Any) -> None:
+    for _key, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput("A field contains a NUL character.", fix="Remove it.")
 
 
 class LoginRequired(NotAuthenticated):
@@ -48,6 +54,7 @@ async def checked_principal(
     """Every state-changing form must echo the session's CSRF token."""
     if request.method not in SAFE_METHODS:
         form = await request.form()
+        _reject_nul(form)
         given = str(form.get("csrf_token") or "")
         if not principal.csrf_token or not constant_time_equal(
             principal.csrf_token, given
@@ -166,6 +173,7 @@ def set_anon_csrf(response: HTMLResponse, token: str, secure: bool) -> None:
 
 async def check_anon_csrf(request: Request) -> None:
     form = await request.form()
+    _reject_nul(form)
     cookie = request.cookies.get(ANON_CSRF_COOKIE)
     given = str(form.get("csrf_token") or "")
     if not cookie or not constant_time_equal(cookie, given):
