@@ -80,15 +80,23 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def unit_of_work(
-    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+def request_transaction(
+    request: Request, runtime: Runtime, principal: Principal
 ) -> Iterator[Session]:
-    """One request, one transaction, committed before the response is sent."""
+    """One request, one transaction for the principal's company; writes take
+    the write lock only for methods that change state."""
     write = request.method not in SAFE_METHODS
     with runtime.db.transaction(
         principal.company_id, user_id=principal.user_id, write=write
     ) as session:
         yield session
+
+
+def unit_of_work(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Iterator[Session]:
+    """Committed before the response is sent (``scope="function"`` below)."""
+    yield from request_transaction(request, runtime, principal)
 
 
 SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]

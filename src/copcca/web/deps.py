@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from copcca.api.deps import SAFE_METHODS, RuntimeDep
+from copcca.api.deps import SAFE_METHODS, RuntimeDep, request_transaction
 from copcca.errors import CsrfFailed, InvalidInput, NotAuthenticated, NotFound
 from copcca.models.tenancy import Company
 from copcca.runtime import Runtime
@@ -72,11 +72,7 @@ PagePrincipal = Annotated[Principal, Depends(checked_principal)]
 def page_session(
     request: Request, runtime: RuntimeDep, principal: PagePrincipal
 ) -> Iterator[Session]:
-    write = request.method not in SAFE_METHODS
-    with runtime.db.transaction(
-        principal.company_id, user_id=principal.user_id, write=write
-    ) as session:
-        yield session
+    yield from request_transaction(request, runtime, principal)
 
 
 PageSession = Annotated[Session, Depends(page_session, scope="function")]
