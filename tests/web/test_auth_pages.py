@@ -292,3 +292,34 @@ def test_a_person_can_belong_to_two_companies(
     with runtime.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 2
     assert user.email == first.email
+
+
+def test_admin_removes_a_member_who_is_then_signed_out(
+    client: TestClient, runtime: Runtime
+) -> None:
+    owner = make_company(runtime)
+    member = add_member(runtime, owner, Role.MEMBER)
+    member_client = TestClient(client.app, base_url="http://testserver")
+    login(member_client, member.email)
+    login(client, owner.email)
+    with runtime.db.transaction(owner.company_id) as session:
+        from copcca.models.tenancy import Membership
+
+        membership_id = session.scalars(
+            select(Membership.id).where(Membership.user_id == member.user_id)
+        ).one()
+
+    response = client.post(
+        f"/app/settings/members/{membership_id}/remove",
+        data={"csrf_token": page_csrf(client, "/app/settings")},
+    )
+
+    assert "Removed from the business." in response.text
+    assert member.email not in response.text
+    assert (
+        member_client.get("/app/integrations/", follow_redirects=False).status_code
+        == 303
+    )
+    with runtime.db.transaction(owner.company_id) as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "member.remove" in actions
