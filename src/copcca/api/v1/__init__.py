@@ -1,7 +1,8 @@
 """API version 1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from copcca.api.deps import reject_unsafe_input
 from copcca.api.v1 import (
     api_keys,
     audit,
@@ -13,6 +14,6 @@ from copcca.api.v1 import (
     sync_logs,
 )
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unsafe_input)])
 for module in (providers, integrations, imports, sync_logs, stats, api_keys, audit, me):
     router.include_router(module.router)

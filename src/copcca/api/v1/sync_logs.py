@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from copcca.api.deps import PrincipalDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
+from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import Company
 from copcca.sync.logs import LogFilter, SyncLogRepository
 
@@ -53,7 +54,7 @@ def list_sync_logs(
     session: SessionDep,
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: str | None = Query(default=None, max_length=16),
+    status: SyncStatus | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     integration_id: uuid.UUID | None = None,
