@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
@@ -69,7 +70,7 @@ def _tenants(runtime: Runtime) -> tuple[Tenant, Tenant]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("EQ_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -100,4 +101,10 @@ def test_bulk_import_equals_ingestor_one_by_one(
     writer.writerows(rows)
     done = import_file(runtime, bulk, out.getvalue().encode())
     assert done.status == "finished"
-    assert _state(runtime, bulk.company_id) == _state(runtime, one.company_id)
+    expected = _state(runtime, one.company_id)
+    # Two customers sharing a primary phone or email make Ingestor's own pick
+    # arbitrary (its lookup has no order), so only unambiguous states compare.
+    phones = [r[1] for r in expected if r[1]]
+    emails = [r[2] for r in expected if r[2]]
+    assume(len(phones) == len(set(phones)) and len(emails) == len(set(emails)))
+    assert _state(runtime, bulk.company_id) == expected

@@ -102,7 +102,7 @@ class FixIn(BaseModel):
 
 
 class FixesIn(BaseModel):
-    fixes: list[FixIn] = Field(max_length=10_000)
+    fixes: list[FixIn] = Field(default_factory=list, max_length=10_000)
 
 
 class ProblemOut(BaseModel):

@@ -200,6 +200,7 @@ def job_page(page: PageDep, job_id: uuid.UUID, p: int = 1) -> HTMLResponse:
 
 @router.post("/{job_id}")
 async def job_action(request: Request, page: PageDep, job_id: uuid.UUID) -> Response:
+    service.get_job(page.session, page.principal, job_id)  # 404 for another company
     form = await request.form()
     action = str(form.get("action") or "")
     url = f"{PREFIX}/{job_id}"
