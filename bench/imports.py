@@ -135,7 +135,7 @@ def _company(runtime: Any) -> Any:
             company_name="Bench Duka",
             name="Owner",
             email="bench@example.co.ke",
-            password="correct horse battery",
+            password="correct horse battery",  # noqa: S106 - a throwaway bench database
             country="KE",
         ),
     )
