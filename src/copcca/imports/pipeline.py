@@ -95,10 +95,9 @@ def _check_rows(
         if kind.severity == "error" and v.choice_for(plan.on_problem, code) == v.SKIP:
             skip[i] = True
     for group in plan.target.required:
-        columns = [fields.get(name) for name in group]
-        for i in range(size):
-            if skip[i]:
-                continue
-            if all(c is None or c[i] in (None, "") for c in columns):
+        columns = [fields[name] for name in group if name in fields]
+        present = zip(*columns, strict=True) if columns else iter([()] * size)
+        for i, values in enumerate(present):
+            if not skip[i] and not any(v not in (None, "") for v in values):
                 problems.add(i, group[0], "missing_required", None)
                 skip[i] = True

@@ -31,6 +31,7 @@ from copcca.db.base import utcnow
 from copcca.db.session import Database
 from copcca.imports import validation as v
 from copcca.imports.formats.table import Layout, data_rows
+from copcca.imports.keyfilter import KeyFilter, customer_keys
 from copcca.imports.limits import Limits
 from copcca.imports.pipeline import Plan, clean_batch
 from copcca.imports.repository import ImportJobRepository
@@ -214,10 +215,17 @@ def run_check(
                 started = utcnow()
                 company = session.get(Company, company_id)
                 assert company is not None
+                keys = _keys(session, plan, company_id, total)
                 for rows in batches(path, layout, limits, settings.import_batch_rows):
                     batch = clean_batch(plan, rows)
                     ctx = WriteContext(
-                        session, company, job_id, source_key, plan.on_problem, started
+                        session,
+                        company,
+                        job_id,
+                        source_key,
+                        plan.on_problem,
+                        started,
+                        keys,
                     )
                     written = factory(ctx).write(batch)
                     kept += tally.add(batch, written, MAX_STORED_PROBLEMS - len(kept))
@@ -260,6 +268,7 @@ def run_import(
         assert company is not None
         plan, layout = build_plan(job, company), Layout.from_dict(job.details["layout"])
         start_after, started = job.checkpoint_row, job.started_at or utcnow()
+        keys = _keys(session, plan, company_id, job.total_rows)
         source_key, total, columns = job.source_key or "", job.total_rows, _columns(job)
     factory = _writers()[plan.target.key]
     pause = settings.import_throttle_ms / 1000
@@ -281,6 +290,7 @@ def run_import(
                         plan,
                         started,
                         columns,
+                        keys,
                     )
                 if progress:
                     progress(done, total)
@@ -295,6 +305,14 @@ def run_import(
         raise
     with db.transaction(company_id) as session:
         service.mark_finished(session, company_id, job_id, runner)
+
+
+def _keys(
+    session: Session, plan: Plan, company_id: uuid.UUID, rows: int
+) -> KeyFilter | None:
+    if plan.target.key != "customers":
+        return None
+    return customer_keys(session, company_id, rows)
 
 
 def bulk_mode(session: Session) -> None:
@@ -315,6 +333,7 @@ def _commit_batch(
     plan: Plan,
     started: Any,
     columns: dict[str, str],
+    keys: KeyFilter | None = None,
 ) -> int:
     repo = ImportJobRepository(session, company_id)
     job = repo.lock(job_id)
@@ -325,7 +344,9 @@ def _commit_batch(
         return job.processed_rows  # already committed by an earlier run
     company = session.get(Company, company_id)
     assert company is not None
-    ctx = WriteContext(session, company, job_id, source_key, plan.on_problem, started)
+    ctx = WriteContext(
+        session, company, job_id, source_key, plan.on_problem, started, keys
+    )
     written = factory(ctx).write(batch)
     rows = problem_rows(batch)
     room = MAX_STORED_PROBLEMS - min(job.problems_count, MAX_STORED_PROBLEMS)

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from copcca.imports.bulk import select_in
+from copcca.imports.keyfilter import KeyFilter
 from copcca.imports.validation import Problems, choice_for
 from copcca.models.import_rows import ImportLink
 from copcca.models.integrations import DeduplicationRule
@@ -44,6 +45,7 @@ class WriteContext:
     source_key: str
     on_problem: dict[str, str]
     started_at: datetime
+    keys: KeyFilter | None = None  # keys that may exist (customers only)
 
     def choice(self, code: str) -> str:
         return choice_for(self.on_problem, code)

@@ -59,118 +59,121 @@ class CustomerWriter:
         )
 
     def write(self, batch: CleanBatch) -> Written:
+        """Match every live row of the batch, merge, then write in bulk."""
         ctx, out = self.ctx, Written("customer")
-        rows = _rows(batch)
+        cols = {f: batch.column(f) for f in ROW_FIELDS}
         live = batch.live()
-        index, originals, state = self._load(rows, live)
-        links = load_links(ctx, "customer", [rows[i]["external_id"] for i in live])
-        self._extra_load(list(links.values()), originals, state)
-        wanted_links: dict[str, uuid.UUID] = {}
-        new: list[uuid.UUID] = []
-        fresh_ids = iter(bulk.new_ids(len(live)))
-        touched: set[uuid.UUID] = set()
+        recs: list[dict[str, Any]] = []
+        index: dict[str, int] = {}
+        originals: dict[int, Any] = {}
+        self._load(cols, live, recs, index, originals)
+        prefixes = {"external_id": "x", "phone": "p", "email": "e"}
+        order = [(cols[k], prefixes[k]) for k in self.order]
+        first_new = len(recs)
+        touched: set[int] = set()
+        wanted: dict[str, int] = {}
+        currencies, default = batch.currencies, ctx.company.currency
         for i in live:
-            row = rows[i]
-            found = self._match(row, index, links, state)
-            if found is None:
-                record = _create(row, batch.currencies[i] or ctx.company.currency)
-                record["id"] = next(fresh_ids)
-                found = record["id"]
-                state[found] = record
-                new.append(found)
+            hit = None
+            for column, prefix in order:
+                value = column[i]
+                if value:
+                    hit = index.get(prefix + value)
+                    if hit is not None:
+                        break
+            if hit is None:
+                hit = len(recs)
+                recs.append(_create(cols, i, currencies[i] or default))
                 out.created += 1
             else:
-                if not self._accept_duplicate(batch, i, found, originals, out):
+                if not self._accept_duplicate(batch, i, originals.get(hit), out):
                     continue
-                _update(state[found], row)
-                if found in touched or found not in originals:
+                _update(recs[hit], cols, i)
+                if hit in touched or hit >= first_new:
                     out.unchanged += 1  # merged into a record this batch has
-                touched.add(found)
-            self._register(index, state[found])
-            if row["external_id"]:
-                index.setdefault(("x", row["external_id"]), found)
-                wanted_links[row["external_id"]] = found
-        self._flush(new, state, originals, out, touched)
-        out.links = save_links(ctx, "customer", wanted_links, links)
+                touched.add(hit)
+            record = recs[hit]
+            if record["phone"] and "p" + record["phone"] not in index:
+                index["p" + record["phone"]] = hit
+            if record["email"] and "e" + record["email"] not in index:
+                index["e" + record["email"]] = hit
+            ext = cols["external_id"][i]
+            if ext:
+                index.setdefault("x" + ext, hit)
+                wanted[ext] = hit
+        ids = bulk.new_ids(len(recs) - first_new)
+        for offset, record in enumerate(recs[first_new:]):
+            record["id"] = ids[offset]
+        self._flush(recs[first_new:], recs, originals, touched, out)
+        if ctx.keys is not None:
+            for record in recs:
+                ctx.keys.update(
+                    [
+                        "p" + record["phone"] if record["phone"] else None,
+                        "e" + record["email"] if record["email"] else None,
+                    ]
+                )
+        links = {ext: recs[n]["id"] for ext, n in wanted.items()}
+        out.links = save_links(ctx, "customer", links, self._links)
         return out
 
     def _load(
-        self, rows: list[dict[str, Any]], live: list[int]
-    ) -> tuple[
-        dict[tuple[str, str], uuid.UUID],
-        dict[uuid.UUID, Any],
-        dict[uuid.UUID, dict[str, Any]],
-    ]:
-        session, company = self.ctx.session, self.ctx.company.id
+        self,
+        cols: dict[str, list[Any]],
+        live: list[int],
+        recs: list[dict[str, Any]],
+        index: dict[str, int],
+        originals: dict[int, Any],
+    ) -> None:
+        """Existing customers any live row may match, registered first (so
+        the CRM's records win over this batch's new ones)."""
+        ctx = self.ctx
+        keys = ctx.keys
+        session, company = ctx.session, ctx.company.id
         found: dict[uuid.UUID, Any] = {}
         base = (Customer.company_id == company, Customer.deleted_at.is_(None))
-        for key in ("phone", "email"):
-            if key in self.order:
-                column = getattr(Customer, key)
-                keys = [rows[i][key] for i in live]
-                for row in bulk.select_in(session, LOADED, column, keys, *base):
-                    found[row.id] = row
-        ordered = sorted(found.values(), key=lambda r: (r.created_at, str(r.id)))
-        index: dict[tuple[str, str], uuid.UUID] = {}
-        state: dict[uuid.UUID, dict[str, Any]] = {}
-        for row in ordered:
-            record = {f: getattr(row, f) for f in FIELDS}
-            record.update(
-                id=row.id, phones=list(row.phones or []), emails=list(row.emails or [])
-            )
-            state[row.id] = record
-            self._register(index, record)
-        return index, {r.id: r for r in ordered}, state
-
-    def _extra_load(
-        self,
-        ids: list[uuid.UUID],
-        originals: dict[uuid.UUID, Any],
-        state: dict[uuid.UUID, dict[str, Any]],
-    ) -> None:
-        missing = [i for i in ids if i not in state]
-        for row in bulk.select_in(
-            self.ctx.session,
-            LOADED,
-            Customer.id,
-            missing,
-            Customer.company_id == self.ctx.company.id,
-        ):
-            originals[row.id] = row
-            record = {f: getattr(row, f) for f in FIELDS}
-            record.update(
-                id=row.id, phones=list(row.phones or []), emails=list(row.emails or [])
-            )
-            state[row.id] = record
-
-    def _match(
-        self,
-        row: dict[str, Any],
-        index: dict[tuple[str, str], uuid.UUID],
-        links: dict[str, uuid.UUID],
-        state: dict[uuid.UUID, dict[str, Any]],
-    ) -> uuid.UUID | None:
-        for key in self.order:
-            value = row.get(key)
-            if not value:
+        for key, prefix in (("phone", "p"), ("email", "e")):
+            if key not in self.order:
                 continue
-            if key == "external_id":
-                hit = index.get(("x", value)) or links.get(value)
-            else:
-                hit = index.get((key[0], value))
-            if hit is not None and hit in state:
-                return hit
-        return None
+            column = cols[key]
+            wanted = [
+                column[i]
+                for i in live
+                if column[i] and (keys is None or prefix + column[i] in keys)
+            ]
+            for row in bulk.select_in(
+                session, LOADED, getattr(Customer, key), wanted, *base
+            ):
+                found[row.id] = row
+        self._links = load_links(
+            ctx, "customer", [cols["external_id"][i] for i in live]
+        )
+        linked = [v for v in self._links.values() if v not in found]
+        for row in bulk.select_in(
+            session, LOADED, Customer.id, linked, Customer.company_id == company
+        ):
+            found[row.id] = row
+        position: dict[uuid.UUID, int] = {}
+        for row in sorted(found.values(), key=lambda r: (r.created_at, str(r.id))):
+            record = {f: getattr(row, f) for f in FIELDS}
+            record.update(
+                id=row.id, phones=list(row.phones or []), emails=list(row.emails or [])
+            )
+            n = len(recs)
+            recs.append(record)
+            originals[n] = row
+            position[row.id] = n
+            if record["phone"]:
+                index.setdefault("p" + record["phone"], n)
+            if record["email"]:
+                index.setdefault("e" + record["email"], n)
+        for ext, eid in self._links.items():
+            if eid in position:
+                index["x" + ext] = position[eid]
 
     def _accept_duplicate(
-        self,
-        batch: CleanBatch,
-        i: int,
-        found: uuid.UUID,
-        originals: dict[uuid.UUID, Any],
-        out: Written,
+        self, batch: CleanBatch, i: int, original: Any, out: Written
     ) -> bool:
-        original = originals.get(found)
         existing = original is not None and original.created_at < self.ctx.started_at
         code = "duplicate_existing" if existing else "duplicate_in_file"
         batch.problems.add(i, None, code, None)
@@ -179,43 +182,19 @@ class CustomerWriter:
             return False
         return True
 
-    @staticmethod
-    def _register(
-        index: dict[tuple[str, str], uuid.UUID], record: dict[str, Any]
-    ) -> None:
-        if record["phone"]:
-            index.setdefault(("p", record["phone"]), record["id"])
-        if record["email"]:
-            index.setdefault(("e", record["email"]), record["id"])
-
     def _flush(
         self,
-        new: list[uuid.UUID],
-        state: dict[uuid.UUID, dict[str, Any]],
-        originals: dict[uuid.UUID, Any],
+        new: list[dict[str, Any]],
+        recs: list[dict[str, Any]],
+        originals: dict[int, Any],
+        touched: set[int],
         out: Written,
-        touched: set[uuid.UUID],
     ) -> None:
         ctx = self.ctx
         now = utcnow()
         if new:
-            records = [state[i] for i in new]
             columns: dict[str, list[Any]] = {
-                name: [r[name] for r in records]
-                for name in (
-                    "id",
-                    "name",
-                    "phone",
-                    "email",
-                    "phones",
-                    "emails",
-                    "city",
-                    "address",
-                    "country",
-                    "notes",
-                    "balance_minor",
-                    "currency",
-                )
+                name: [r[name] for r in new] for name in INSERTED
             }
             columns["phones"] = [bulk.json_list(p) for p in columns["phones"]]
             columns["emails"] = [bulk.json_list(e) for e in columns["emails"]]
@@ -231,23 +210,25 @@ class CustomerWriter:
                 },
                 prepared=frozenset({"phones", "emails"}),
             )
-            out.created_ids = [str(i) for i in new]
+            out.created_ids = [i.hex for i in columns["id"]]
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for cid, original in originals.items():
-            record = state[cid]
+        for n, original in originals.items():
+            record = recs[n]
             before = {
                 f: _plain(getattr(original, f))
                 for f in (*FIELDS, "phones", "emails")
                 if getattr(original, f) != record[f]
             }
             if not before:
-                out.unchanged += cid in touched
+                out.unchanged += n in touched
                 continue
             out.updated += 1
             after = {f: _plain(record[f]) for f in before}
-            out.updates.append({"id": str(cid), "before": before, "after": after})
+            out.updates.append(
+                {"id": str(original.id), "before": before, "after": after}
+            )
             row = {f: record[f] for f in before}
-            row.update(id=cid, updated_at=now)
+            row.update(id=original.id, updated_at=now)
             groups.setdefault(tuple(sorted(before)), []).append(row)
         for names, rows in groups.items():
             bulk.update_rows(
@@ -255,56 +236,63 @@ class CustomerWriter:
             )
 
 
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
+ROW_FIELDS = (
+    "name",
+    "phone",
+    "phone2",
+    "email",
+    "city",
+    "address",
+    "country",
+    "notes",
+    "balance_minor",
+    "external_id",
+)
+INSERTED = (
+    "id",
+    "name",
+    "phone",
+    "email",
+    "phones",
+    "emails",
+    "city",
+    "address",
+    "country",
+    "notes",
+    "balance_minor",
+    "currency",
+)
 
 
-def _rows(batch: CleanBatch) -> list[dict[str, Any]]:
-    names = batch.column("name")
-    phones = batch.column("phone")
-    phones2 = batch.column("phone2")
-    emails = batch.column("email")
-    balance = batch.column("balance_minor")
-    simple = {
-        f: batch.column(f)
-        for f in ("city", "address", "country", "notes", "external_id")
-    }
-    return [
-        {
-            "name": names[i],
-            "phone": phones[i],
-            "phone2": phones2[i],
-            "email": emails[i],
-            "balance_minor": balance[i],
-            **{f: col[i] for f, col in simple.items()},
-        }
-        for i in range(batch.size)
-    ]
-
-
-def _create(row: dict[str, Any], currency: str) -> dict[str, Any]:
-    phone, email, phone2 = row["phone"], row["email"], row["phone2"]
+def _create(cols: dict[str, list[Any]], i: int, currency: str) -> dict[str, Any]:
+    phone, email, phone2 = cols["phone"][i], cols["email"][i], cols["phone2"][i]
     phones = [phone] if phone else []
     if phone2 and phone2 != phone:
         phones.append(phone2)
+    balance = cols["balance_minor"][i]
     return {
-        "name": (row["name"] or "")[:200] or phone or email or "Customer",
+        "name": (cols["name"][i] or "")[:200] or phone or email or "Customer",
         "phone": phone,
         "email": email,
         "phones": phones,
         "emails": [email] if email else [],
-        "city": row["city"],
-        "address": row["address"],
-        "country": row["country"],
-        "notes": row["notes"],
-        "balance_minor": row["balance_minor"] or 0,
+        "city": cols["city"][i],
+        "address": cols["address"][i],
+        "country": cols["country"][i],
+        "notes": cols["notes"][i],
+        "balance_minor": balance or 0,
         "currency": currency,
     }
 
 
-def _update(record: dict[str, Any], row: dict[str, Any]) -> bool:
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
+def _update(record: dict[str, Any], cols: dict[str, list[Any]], i: int) -> bool:
     """Ingestor's rules: keep what we know when the row is silent; a second
     phone or email becomes an extra one."""
+    row = {f: cols[f][i] for f in ROW_FIELDS}
     before = (
         record["name"],
         record["phone"],
