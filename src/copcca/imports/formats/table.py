@@ -109,6 +109,13 @@ def scan(
     _check_width(layout, limits)
     counted = _count_rows(layout, head, rows, data_start, limits, sniff)
     layout.total_rows = counted
+    if header_at is None and counted == 1:
+        raise NoHeader(
+            "This holds a single row without headings, so we cannot tell what "
+            "each value is.",
+            fix="Add a row of headings (for example Name, Phone) above it, or "
+            "start from one of our templates.",
+        )
     if counted == 0:
         raise NoHeader(
             "This file has a header row but no rows of data under it.",
