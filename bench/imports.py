@@ -266,12 +266,20 @@ def rss_child(rows: int, path: Path) -> dict[str, Any]:
         runtime = _runtime(f"sqlite:///{work / 'copcca.db'}", work / "data")
         me = _company(runtime)
         elapsed, _job = import_end_to_end(runtime, me, path)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "rows": rows,
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(_peak_rss_kb() / 1024, 1),
         "seconds": round(elapsed, 1),
     }
+
+
+def _peak_rss_kb() -> int:
+    """This process's high-water RSS. VmHWM, because ru_maxrss survives exec
+    on Linux and would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def rss_figures(sizes: list[int]) -> list[dict[str, Any]]:
