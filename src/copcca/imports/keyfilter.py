@@ -31,8 +31,12 @@ class KeyFilter:
     def add(self, key: str) -> None:
         h = hash(key)
         bits, mask = self.bits, self.mask
-        for p in (h & mask, (h >> 21) & mask, (h >> 42) & mask):
-            bits[p >> 3] |= 1 << (p & 7)
+        p = h & mask
+        bits[p >> 3] |= 1 << (p & 7)
+        p = (h >> 21) & mask
+        bits[p >> 3] |= 1 << (p & 7)
+        p = (h >> 42) & mask
+        bits[p >> 3] |= 1 << (p & 7)
 
     def update(self, keys: Iterable[str | None]) -> None:
         for key in keys:
@@ -42,10 +46,14 @@ class KeyFilter:
     def __contains__(self, key: object) -> bool:
         h = hash(key)
         bits, mask = self.bits, self.mask
-        for p in (h & mask, (h >> 21) & mask, (h >> 42) & mask):
-            if not bits[p >> 3] & (1 << (p & 7)):
-                return False
-        return True
+        p = h & mask
+        if not bits[p >> 3] & (1 << (p & 7)):
+            return False
+        p = (h >> 21) & mask
+        if not bits[p >> 3] & (1 << (p & 7)):
+            return False
+        p = (h >> 42) & mask
+        return bool(bits[p >> 3] & (1 << (p & 7)))
 
 
 def customer_keys(

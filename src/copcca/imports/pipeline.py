@@ -94,10 +94,19 @@ def _check_rows(
         kind = v.PROBLEMS[code]
         if kind.severity == "error" and v.choice_for(plan.on_problem, code) == v.SKIP:
             skip[i] = True
+    text_kinds = (Kind.TEXT, Kind.ID, Kind.PHONE, Kind.EMAIL)
     for group in plan.target.required:
         columns = [fields[name] for name in group if name in fields]
         present = zip(*columns, strict=True) if columns else iter([()] * size)
+        # Clean text values are never "" (cleaners give None), so any() is
+        # exact for them; numbers need the explicit test (0 is a value).
+        plain = all(plan.target.field(n).kind in text_kinds for n in group)
         for i, values in enumerate(present):
-            if not skip[i] and not any(v not in (None, "") for v in values):
-                problems.add(i, group[0], "missing_required", None)
-                skip[i] = True
+            if skip[i] or (any(values) if plain else _any_value(values)):
+                continue
+            problems.add(i, group[0], "missing_required", None)
+            skip[i] = True
+
+
+def _any_value(values: tuple[Any, ...]) -> bool:
+    return any(v not in (None, "") for v in values)

@@ -273,8 +273,12 @@ def data_rows(
     fmt = None
     if layout.kind == Kind.CSV and layout.delimiter:
         fmt = text.sniff(path)
-    for number, cells in raw_rows(
-        path, layout.kind, limits, sheet=layout.sheet, text_format=fmt
-    ):
+    rows = raw_rows(path, layout.kind, limits, sheet=layout.sheet, text_format=fmt)
+    if layout.kind == Kind.CSV:  # every CSV cell is text: "" is the only blank
+        for number, cells in rows:
+            if number >= first and any(cells):
+                yield number, cells
+        return
+    for number, cells in rows:
         if number >= first and not is_blank(cells):
             yield number, cells

@@ -106,13 +106,12 @@ class CustomerWriter:
             record["id"] = ids[offset]
         self._flush(recs[first_new:], recs, originals, touched, out)
         if ctx.keys is not None:
+            add = ctx.keys.add
             for record in recs:
-                ctx.keys.update(
-                    [
-                        "p" + record["phone"] if record["phone"] else None,
-                        "e" + record["email"] if record["email"] else None,
-                    ]
-                )
+                if record["phone"]:
+                    add("p" + record["phone"])
+                if record["email"]:
+                    add("e" + record["email"])
         links = {ext: recs[n]["id"] for ext, n in wanted.items()}
         out.links = save_links(ctx, "customer", links, self._links)
         return out
