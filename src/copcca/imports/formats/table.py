@@ -136,9 +136,11 @@ def _count_rows(
     check_cells = layout.kind != Kind.CSV
     width_limit = limits.max_columns
 
+    blank = (lambda cells: not any(cells)) if not check_cells else is_blank
+
     def take(number: int, cells: list[Any]) -> None:
         nonlocal count
-        if number < data_start or is_blank(cells):
+        if number < data_start or blank(cells):
             return
         count += 1
         if count > limits.max_rows:
