@@ -8,25 +8,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from copcca.api.deps import SAFE_METHODS, RuntimeDep
-from copcca.errors import CsrfFailed, NotAuthenticated, NotFound
+from copcca.api.deps import SAFE_METHODS, RuntimeDep, request_transaction
+from copcca.errors import CsrfFailed, InvalidInput, NotAuthenticated, NotFound
 from copcca.models.tenancy import Company
 from copcca.runtime import Runtime
 from copcca.security import sessions
 from copcca.security.principal import Principal
 from copcca.security.signatures import constant_time_equal
 from copcca.web import i18n
-from copcca.web.templating import render
+from copcca.web.templating import FLASH_COOKIE, render
 
 ANON_CSRF_COOKIE = "copcca_csrf"
-FLASH_COOKIE = "copcca_flash"
 LANG_COOKIE = "copcca_lang"
+
+
+def _reject_nul(form: Any) -> None:
+    for _key, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput("A field contains a NUL character.", fix="Remove it.")
 
 
 class LoginRequired(NotAuthenticated):
@@ -50,6 +55,7 @@ async def checked_principal(
     """Every state-changing form must echo the session's CSRF token."""
     if request.method not in SAFE_METHODS:
         form = await request.form()
+        _reject_nul(form)
         given = str(form.get("csrf_token") or "")
         if not principal.csrf_token or not constant_time_equal(
             principal.csrf_token, given
@@ -67,11 +73,7 @@ PagePrincipal = Annotated[Principal, Depends(checked_principal)]
 def page_session(
     request: Request, runtime: RuntimeDep, principal: PagePrincipal
 ) -> Iterator[Session]:
-    write = request.method not in SAFE_METHODS
-    with runtime.db.transaction(
-        principal.company_id, user_id=principal.user_id, write=write
-    ) as session:
-        yield session
+    yield from request_transaction(request, runtime, principal)
 
 
 PageSession = Annotated[Session, Depends(page_session, scope="function")]
@@ -109,21 +111,16 @@ class Page:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        flash = self.request.cookies.get(FLASH_COOKIE)
         ctx = {
             "me": self.principal,
             "company": self.company,
             "csrf_token": self.principal.csrf_token,
             "section": section,
-            "flash": unquote(flash) if flash else None,
             **context,
         }
-        response = render(
+        return render(
             self.request, template, ctx, locale=self.locale, status_code=status_code
         )
-        if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
-        return response
 
     def redirect(self, url: str, flash: str | None = None) -> RedirectResponse:
         return redirect(url, flash, locale=self.locale)
@@ -212,6 +209,7 @@ def set_anon_csrf(response: HTMLResponse, token: str, secure: bool) -> None:
 
 async def check_anon_csrf(request: Request) -> None:
     form = await request.form()
+    _reject_nul(form)
     cookie = request.cookies.get(ANON_CSRF_COOKIE)
     given = str(form.get("csrf_token") or "")
     if not cookie or not constant_time_equal(cookie, given):

@@ -190,7 +190,9 @@ def preview(
     integration_id: uuid.UUID,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    stream: str = Query(max_length=64, description="A stream name from /streams"),
+    stream: str = Query(
+        default="", max_length=64, description="A stream name from /streams"
+    ),
 ) -> PreviewOut:
     """Up to 10 real records from the provider as they would enter the CRM.
     Nothing is written."""

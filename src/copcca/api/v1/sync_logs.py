@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from copcca.api.deps import PrincipalDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
 from copcca.connectors.registry import all_providers
+from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import Company
 from copcca.sync import actions
 from copcca.sync.export import logs_csv
@@ -56,7 +57,7 @@ def list_sync_logs(
     session: SessionDep,
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: str | None = Query(default=None, max_length=16),
+    status: SyncStatus | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     integration_id: uuid.UUID | None = None,
@@ -97,7 +98,7 @@ def export_sync_logs(
     session: SessionDep,
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: str | None = Query(default=None, max_length=16),
+    status: SyncStatus | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     integration_id: uuid.UUID | None = None,
@@ -132,7 +133,9 @@ class RetryOut(BaseModel):
 class SkipIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    index: int = Field(ge=0, le=1000, description="Position in the log's errors.")
+    index: int | None = Field(
+        default=None, ge=0, le=1000, description="Position in the log's errors."
+    )
 
 
 class SkipOut(BaseModel):
@@ -157,7 +160,8 @@ def skip_sync_log_record(
 ) -> SkipOut:
     """Leave one failed record out of future syncs (or a failed event out of
     retries)."""
-    return SkipOut(skipped=actions.skip_record(session, principal, log_id, body.index))
+    index = -1 if body.index is None else body.index  # a missing index is a 422
+    return SkipOut(skipped=actions.skip_record(session, principal, log_id, index))
 
 
 @router.get("/{log_id}", response_model=SyncLogOut, responses=responses(404))
