@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from copcca.api.deps import PrincipalDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
 from copcca.connectors.registry import all_providers
+from copcca.errors import InvalidInput
 from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import Company
 from copcca.sync import actions
@@ -19,6 +20,24 @@ from copcca.sync.export import logs_csv
 from copcca.sync.logs import LogFilter, SyncLogRepository
 
 router = APIRouter(prefix="/sync-logs", tags=["sync logs"], responses=AUTH_ERRORS)
+
+DAY = Query(
+    default=None,
+    pattern=r"^\d{4}-\d{2}-\d{2}$",
+    description="A day, YYYY-MM-DD, in the company's time zone (inclusive).",
+)
+
+
+def _day(value: str | None, field: str) -> date | None:
+    """A calendar day; numbers and other spellings are refused (422)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field}: '{value}' is not a day.", fix="Use YYYY-MM-DD.", field=field
+        ) from exc
 
 
 class SyncLogOut(BaseModel):
@@ -58,8 +77,8 @@ def list_sync_logs(
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
     status: SyncStatus | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: str | None = DAY,
+    date_to: str | None = DAY,
     integration_id: uuid.UUID | None = None,
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> SyncLogPage:
@@ -70,8 +89,8 @@ def list_sync_logs(
         LogFilter(
             system=system,
             status=status,
-            date_from=date_from,
-            date_to=date_to,
+            date_from=_day(date_from, "date_from"),
+            date_to=_day(date_to, "date_to"),
             integration_id=integration_id,
             page=page,
         ),
@@ -99,8 +118,8 @@ def export_sync_logs(
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
     status: SyncStatus | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: str | None = DAY,
+    date_to: str | None = DAY,
     integration_id: uuid.UUID | None = None,
 ) -> Response:
     """Every log the filters match, as CSV; cells that a spreadsheet would
@@ -111,8 +130,8 @@ def export_sync_logs(
         LogFilter(
             system=system,
             status=status,
-            date_from=date_from,
-            date_to=date_to,
+            date_from=_day(date_from, "date_from"),
+            date_to=_day(date_to, "date_to"),
             integration_id=integration_id,
         ),
         tz=tz,
@@ -131,7 +150,7 @@ class RetryOut(BaseModel):
 
 
 class SkipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     index: int | None = Field(
         default=None, ge=0, le=1000, description="Position in the log's errors."
