@@ -66,8 +66,8 @@ def test_sign_up_sign_in_and_visit_every_section(
 def test_language_switch_to_swahili_persists(live_server: str, browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     _sign_up(page, live_server, "neema@duka.co.tz")
-    page.select_option("#locale", "sw")  # submits itself (JavaScript) ...
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.select_option("#locale", "sw")  # the form submits itself (JavaScript)
     assert page.locator("html").get_attribute("lang") == "sw"
     nav = page.locator("nav.sections").inner_text()
     assert "Muhtasari" in nav
