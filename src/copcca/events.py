@@ -19,6 +19,7 @@ KNOWN_TYPES = frozenset(
     {
         "customer.created",
         "customer.updated",
+        "product.created",
         "product.updated",
         "sale.created",
         "sale.updated",

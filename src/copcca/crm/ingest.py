@@ -12,17 +12,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
+from copcca import events
 from copcca.crm.external_ids import ExternalIdRepository
 from copcca.crm.phones import normalise_phone
 from copcca.crm.records import CustomerRecord, ProductRecord
 from copcca.db.repository import TenantRepository
-from copcca.models.crm import Customer, Product
+from copcca.models.crm import Customer, ExternalId, Product
 from copcca.models.tenancy import Company
 
 
@@ -86,15 +88,44 @@ class Ingestor:
     """Upserts for one company and (optionally) one integration."""
 
     def upsert(self, record: Any) -> Upserted:
-        """Dispatch on the record's type (customers, products, or registered)."""
+        """Dispatch on the record's type (customers, products, or registered).
+
+        Customers and products also record ``customer.created`` /
+        ``product.updated`` style events in the same unit of work; registered
+        upserters emit their own.
+        """
         if isinstance(record, CustomerRecord):
-            return self.upsert_customer(record)
+            return self._emitted("customer", self.upsert_customer(record))
         if isinstance(record, ProductRecord):
-            return self.upsert_product(record)
+            return self._emitted("product", self.upsert_product(record))
         fn = _UPSERTERS.get(type(record))
         if fn is None:
             raise TypeError(f"no upserter registered for {type(record).__name__}")
         return fn(self, record)
+
+    def _emitted(self, entity: str, result: Upserted) -> Upserted:
+        if result.outcome is not Outcome.UNCHANGED:
+            events.emit(
+                self.session,
+                self.company.id,
+                f"{entity}.{result.outcome.value}",
+                entity=entity,
+                entity_id=result.id,
+                data={"source": self.source} if self.source else {},
+            )
+        return result
+
+    def stale_link(
+        self, entity: str, external_id: str | None, updated_at: datetime | None
+    ) -> ExternalId | None:
+        """The link when the provider already gave us a newer version of this
+        record (an out-of-order or retried delivery, promise W9), else None."""
+        if not (external_id and updated_at and self.integration_id):
+            return None
+        link = self.external.find(self.integration_id, entity, external_id)
+        if link is None or link.source_updated_at is None:
+            return None
+        return link if updated_at < link.source_updated_at else None
 
     def __init__(
         self,
@@ -132,6 +163,9 @@ class Ingestor:
         return None
 
     def upsert_customer(self, record: CustomerRecord) -> Upserted:
+        stale = self.stale_link("customer", record.external_id, record.updated_at)
+        if stale is not None:
+            return Upserted(stale.entity_id, Outcome.UNCHANGED)
         phone = normalise_phone(record.phone, self.company.country)
         email = clean_email(record.email)
         values: dict[str, Any] = {
@@ -174,7 +208,7 @@ class Ingestor:
                 values.pop("phone")  # a second number becomes an extra one
             if existing.email and email and existing.email != email:
                 values.pop("email")
-            changed = _apply(customer, values)
+            changed = apply_values(customer, values)
             phones = _merge(customer.phones, [phone], extra_phones)
             emails = _merge(customer.emails, [email], extra_emails)
             if phones != customer.phones:
@@ -187,6 +221,9 @@ class Ingestor:
 
     # products ------------------------------------------------------------
     def upsert_product(self, record: ProductRecord) -> Upserted:
+        stale = self.stale_link("product", record.external_id, record.updated_at)
+        if stale is not None:
+            return Upserted(stale.entity_id, Outcome.UNCHANGED)
         existing: Product | None = None
         if record.external_id and self.integration_id:
             link = self.external.find(
@@ -225,7 +262,7 @@ class Ingestor:
             product = existing
             if sku and existing.sku and existing.sku != sku:
                 values.pop("sku")
-            changed = _apply(
+            changed = apply_values(
                 product, {k: v for k, v in values.items() if v is not None}
             )
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
@@ -252,7 +289,8 @@ def clean_email(value: str | None) -> str | None:
     return email if "@" in email and "." in email.split("@")[-1] else None
 
 
-def _apply(row: Any, values: dict[str, Any]) -> bool:
+def apply_values(row: Any, values: dict[str, Any]) -> bool:
+    """Set each value that differs; True when anything changed."""
     changed = False
     for key, value in values.items():
         if getattr(row, key) != value:
