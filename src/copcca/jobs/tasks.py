@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES = ("copcca.jobs.heartbeat",)
+JOB_MODULES = (
+    "copcca.jobs.heartbeat",
+    "copcca.sync.tasks",
+    "copcca.webhooks.inbound.tasks",
+)
 
 
 def load_all() -> None:
