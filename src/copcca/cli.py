@@ -1,4 +1,4 @@
-"""The ``copcca`` command: serve, web, worker, migrate, demo, keys."""
+"""The ``copcca`` command: serve, web, worker, migrate, demo, keys, sandbox."""
 
 from __future__ import annotations
 
@@ -114,6 +114,29 @@ def worker(
     tasks.load_all()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     run_worker(threads, periodic=scheduler)
+
+
+@app.command()
+def sandbox(
+    provider: Annotated[str, typer.Argument(help="shopify or woocommerce")],
+    port: Annotated[int, typer.Option()] = 8100,
+    orders: Annotated[int, typer.Option(help="Seeded orders")] = 1000,
+    customers: Annotated[int, typer.Option(help="Seeded customers")] = 200,
+) -> None:
+    """Run a sandbox shop (an emulator of the provider's API) on 127.0.0.1."""
+    from copcca.sandbox import launch
+
+    try:
+        app_, lines = launch.build(provider, orders=orders, customers=customers)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(code=2) from exc
+    base = f"http://127.0.0.1:{port}"
+    typer.secho(f"\n  Sandbox {provider} at {base}  (not a real shop)", bold=True)
+    for line in lines:
+        typer.echo(f"  {line}".replace("{base}", base))
+    typer.echo(f"  Control API: {base}/_sandbox\n")
+    launch.serve_forever(app_, port)
 
 
 @keys_app.command("rotate")

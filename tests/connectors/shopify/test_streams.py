@@ -169,18 +169,27 @@ def test_bad_credentials_fail_the_check_with_a_fix() -> None:
     assert result.fix
 
 
-def test_an_expired_token_is_refreshed_once_and_saved_before_use() -> None:
+def test_an_expired_token_is_refreshed_under_the_engines_lock() -> None:
     store, ctx = make()
     token = store.add_token("shpat_expiring", expiring=True)
-    saved: list[dict[str, str]] = []
     ctx.config.update(access_token=token.value, refresh_token=token.refresh_token)
-    ctx.save_secrets = saved.append
+    stored = dict(ctx.config)
+    calls: list[str] = []
+
+    def refresh_secrets(needed: Any, renew: Any) -> None:
+        # What the engine does: re-read, refresh if still needed, seal, then
+        # hand the new secrets to the context.
+        calls.append("locked")
+        if needed(stored):
+            stored.update(renew(stored))
+        ctx.config.update(stored)
+
+    ctx.refresh_secrets = refresh_secrets
     store.expire(token.value)
     app = oauth.ShopifyApp(store.settings.client_id, store.settings.client_secret)
-    connector = ShopifyConnector(app)
-    client = connector.client(ctx)
-    assert client.shop()["name"] == store.settings.name
-    assert len(saved) == 1
-    assert saved[0]["access_token"] != token.value
-    assert saved[0]["refresh_token"] != token.refresh_token  # rotated
-    assert store.token_ok(saved[0]["access_token"])
+    assert ShopifyConnector(app).client(ctx).shop()["name"] == store.settings.name
+    assert calls == ["locked"]
+    assert stored["access_token"] != token.value
+    assert store.token_ok(stored["access_token"])
+    assert stored["refresh_token"] != token.refresh_token  # rotated
+    assert not store.token_ok(token.value)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from copcca.connectors.base import InboundEvent
+from copcca.connectors.base import ConnectionRevoked, InboundEvent
 from copcca.connectors.errors import WebhookRejected
 from copcca.connectors.shopify import webhooks
 from copcca.connectors.shopify.connector import ShopifyConnector
@@ -96,10 +96,12 @@ def test_event_id_falls_back_to_x_shopify_event_id() -> None:
     assert event.event_id == "evt-9"
 
 
-def test_a_delivery_without_any_id_is_refused() -> None:
+def test_an_authentic_delivery_without_id_or_json_is_unreadable() -> None:
     hdrs = {k: v for k, v in headers().items() if k != "X-Shopify-Webhook-Id"}
-    with pytest.raises(WebhookRejected):
+    with pytest.raises(ValueError, match="Webhook-Id"):
         webhooks.parse(BODY, hdrs)
+    with pytest.raises(ValueError, match="Expecting value"):
+        webhooks.parse(b"not json", headers(b"not json"))
 
 
 def _order(updated: str) -> dict[str, object]:
@@ -127,10 +129,11 @@ def test_an_older_trigger_time_becomes_the_records_version() -> None:
     assert record.updated_at == datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def test_app_uninstalled_brings_no_records_and_means_reconnect() -> None:
+def test_app_uninstalled_means_reconnect() -> None:
     event = InboundEvent("e2", "app/uninstalled", {"id": 1})
     assert webhooks.records_for(event, "KES") == []
-    assert ShopifyConnector().needs_reconnect(event)
+    [revoked] = ShopifyConnector().apply_webhook(None, event)  # type: ignore[arg-type]
+    assert isinstance(revoked, ConnectionRevoked)
 
 
 def test_unknown_topics_bring_no_records() -> None:

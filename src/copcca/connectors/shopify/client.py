@@ -24,7 +24,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from copcca.connectors.base import ConnectorContext
 from copcca.connectors.errors import AuthError, ProviderError, RequestError
 from copcca.connectors.http import ProviderHttp
 
@@ -98,25 +97,14 @@ class ShopifyClient:
         http: ProviderHttp,
         config: dict[str, Any],
         *,
-        save_secrets: Callable[[dict[str, str]], None] | None = None,
-        refresh: Callable[[str], dict[str, str]] | None = None,
+        refresh: Callable[[str], None] | None = None,
     ) -> None:
         self.http = http
-        self.config = config
+        self.config = config  # the context's dict: a refresh updates it in place
         self.root = store_root(config)
         self.api = f"{self.root}/admin/api/{API_VERSION}"
-        self._save_secrets = save_secrets
         self._refresh = refresh
         self._refreshed = False
-
-    @classmethod
-    def from_context(
-        cls,
-        ctx: ConnectorContext,
-        refresh: Callable[[str], dict[str, str]] | None = None,
-    ) -> ShopifyClient:
-        http = ProviderHttp(ctx.http, provider="Shopify", classifier=classify)
-        return cls(http, ctx.config, save_secrets=ctx.save_secrets, refresh=refresh)
 
     # requests ---------------------------------------------------------------
     def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
@@ -138,19 +126,13 @@ class ShopifyClient:
         )
 
     def _try_refresh(self, exc: AuthError) -> bool:
-        refresh_token = self.config.get("refresh_token")
-        if (
-            exc.status != 401
-            or self._refreshed
-            or not refresh_token
-            or not self._refresh
-        ):
+        """Renew an expiring token once, on a 401, when we hold a refresh token."""
+        if exc.status != 401 or self._refreshed or self._refresh is None:
+            return False
+        if not self.config.get("refresh_token"):
             return False
         self._refreshed = True
-        tokens = self._refresh(str(refresh_token))
-        if self._save_secrets is not None:
-            self._save_secrets(tokens)  # persisted before the new token is used
-        self.config = {**self.config, **tokens}
+        self._refresh(str(self.config.get("access_token") or ""))
         return True
 
     def _respect_bucket(self, response: httpx.Response) -> None:
@@ -159,8 +141,12 @@ class ShopifyClient:
             "x-shopify-shop-api-call-limit", ""
         ).partition("/")
         if used.isdigit() and size.isdigit() and int(size) - int(used) <= 2:
-            self.http.waited += 1.0 / LEAK_PER_SECOND
-            self.http.sleep(1.0 / LEAK_PER_SECOND)
+            wait = 1.0 / LEAK_PER_SECOND
+            if self.http.limiter is not None:
+                self.http.limiter.pause(wait)  # the whole connection waits (J8)
+            else:
+                self.http.waited += wait
+                self.http.sleep(wait)
 
     def json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.get(path, params)

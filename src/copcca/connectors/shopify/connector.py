@@ -8,6 +8,7 @@ from typing import Any
 
 from copcca.connectors.base import (
     CheckResult,
+    ConnectionRevoked,
     Connector,
     ConnectorContext,
     InboundEvent,
@@ -16,14 +17,20 @@ from copcca.connectors.base import (
     WebhookReceiver,
 )
 from copcca.connectors.errors import AuthError, ProviderError
-from copcca.connectors.http import ProviderHttp
+from copcca.connectors.http import ProviderHttp, RetryPolicy, connection_limiter
 from copcca.connectors.shopify import oauth, webhooks
 from copcca.connectors.shopify.client import ShopifyClient, classify
 from copcca.connectors.shopify.streams import STREAMS
 
+# Pacing comes from Shopify's call-limit header and 429s (which pause the
+# whole connection); this limiter only stops bursts beyond any plan's bucket.
+RATE, BURST = 40.0, 40
+RETRY = RetryPolicy()  # 5 tries, capped backoff; then the engine's own retries
+
 
 class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
     key = "shopify"
+    known_event_types = frozenset(webhooks.TOPICS)
 
     def __init__(self, app: oauth.ShopifyApp | None = None) -> None:
         self._app = app
@@ -49,15 +56,41 @@ class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
         return self._app
 
     def client(self, ctx: ConnectorContext) -> ShopifyClient:
-        http = ProviderHttp(ctx.http, provider="Shopify", classifier=classify)
-        return ShopifyClient(
-            http,
-            ctx.config,
-            save_secrets=ctx.save_secrets,
-            refresh=lambda token: oauth.refresh_tokens(
-                http, ctx.config, self.app, token
-            ),
+        """A client for this connection, sharing its limiter (J8)."""
+        http = ProviderHttp(
+            ctx.http,
+            provider="Shopify",
+            classifier=classify,
+            limiter=connection_limiter(ctx.connection_key, RATE, BURST),
+            retry=RETRY,
         )
+        return ShopifyClient(http, ctx.config, refresh=self._refresher(ctx, http))
+
+    def _refresher(self, ctx: ConnectorContext, http: ProviderHttp) -> Any:
+        """Renew an expiring offline token once per connection (S5): under the
+        engine's lock, only if the stored token is still the one refused;
+        the new pair is sealed before it is used."""
+
+        def refresh(refused: str) -> None:
+            def needed(stored: dict[str, str]) -> bool:
+                return stored.get("access_token") == refused and bool(
+                    stored.get("refresh_token")
+                )
+
+            def renew(stored: dict[str, str]) -> dict[str, str]:
+                return oauth.refresh_tokens(
+                    http, ctx.config, self.app, stored["refresh_token"]
+                )
+
+            if ctx.refresh_secrets is None:
+                raise AuthError(
+                    "Shopify's access token expired.",
+                    fix="Reconnect Shopify from Connect Systems.",
+                    status=401,
+                )
+            ctx.refresh_secrets(needed, renew)
+
+        return refresh
 
     # Connector --------------------------------------------------------------
     def check(self, ctx: ConnectorContext) -> CheckResult:
@@ -95,13 +128,18 @@ class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
     ) -> list[InboundEvent]:
         return webhooks.parse(body, headers)
 
-    def event_records(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
-        """CRM records a verified event brings (none for app/uninstalled)."""
+    def apply_webhook(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
+        """CRM records a stored event brings. ``app/uninstalled`` means our
+        token is dead: the connection needs reconnecting. An older delivery
+        than the stored version is left unchanged by the ingest service's
+        version check (W9)."""
+        if event.type == webhooks.UNINSTALLED:
+            return [
+                ConnectionRevoked(
+                    "The Shopify store removed our app, so we can no longer read it."
+                )
+            ]
         return webhooks.records_for(event, ctx.currency)
-
-    def needs_reconnect(self, event: InboundEvent) -> bool:
-        """True when the event means our access is gone (app uninstalled)."""
-        return event.type == webhooks.UNINSTALLED
 
     def register_webhooks(self, ctx: ConnectorContext, address: str) -> list[str]:
         """Subscribe ``address`` to every topic we handle; returns new topics."""

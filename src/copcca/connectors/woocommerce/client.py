@@ -28,12 +28,21 @@ import httpx
 
 from copcca.connectors.base import ConnectorContext
 from copcca.connectors.errors import AuthError, ProviderError, RequestError
-from copcca.connectors.http import ProviderHttp, classify
+from copcca.connectors.http import (
+    ProviderHttp,
+    RetryPolicy,
+    classify,
+    connection_limiter,
+)
 
 API = "/wp-json/wc/v3"
 PER_PAGE = 100
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 PAGE_PAST_END = "woocommerce_rest_invalid_page_number"
+# WooCommerce has no limit of its own, but shared hosting does not like
+# bursts; a 429 from the host pauses the whole connection.
+RATE, BURST = 10.0, 10
+RETRY = RetryPolicy()
 
 
 class _NoQueryStrings(logging.Filter):
@@ -104,7 +113,13 @@ class WooClient:
 
     @classmethod
     def from_context(cls, ctx: ConnectorContext) -> WooClient:
-        http = ProviderHttp(ctx.http, provider="WooCommerce", classifier=classify_woo)
+        http = ProviderHttp(
+            ctx.http,
+            provider="WooCommerce",
+            classifier=classify_woo,
+            limiter=connection_limiter(ctx.connection_key, RATE, BURST),
+            retry=RETRY,
+        )
         return cls(http, ctx.config)
 
     def _check_address(self) -> None:
@@ -176,6 +191,28 @@ class WooClient:
             return None
         value = body.get("value") if isinstance(body, dict) else None
         return str(value) if value else None
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        body = self.json("webhooks", {"per_page": 100})
+        return (
+            [h for h in body if isinstance(h, dict)] if isinstance(body, list) else []
+        )
+
+    def create_webhook(self, topic: str, address: str, secret: str) -> None:
+        """Needs a Read/Write key; WooCommerce pings ``address`` at once."""
+        self._check_address()
+        body = {
+            "name": f"COPCCA {topic}",
+            "topic": topic,
+            "delivery_url": address,
+            "secret": secret,
+        }
+        url = f"{self.root}{API}/webhooks"
+        if self.query_auth:
+            query = {"consumer_key": self.key, "consumer_secret": self.secret}
+            self.http.post(url, json=body, params=query)
+        else:
+            self.http.post(url, json=body, auth=(self.key, self.secret))
 
     def refunds(self, order_id: str) -> list[dict[str, Any]]:
         body = self.json(f"orders/{order_id}/refunds")

@@ -14,14 +14,15 @@ from copcca.connectors.base import (
     Stream,
     WebhookReceiver,
 )
-from copcca.connectors.errors import ProviderError
-from copcca.connectors.woocommerce import webhooks
+from copcca.connectors.errors import ProviderError, RequestError
+from copcca.connectors.woocommerce import mapping, webhooks
 from copcca.connectors.woocommerce.client import WooClient
 from copcca.connectors.woocommerce.streams import STREAMS
 
 
 class WooCommerceConnector(Connector, WebhookReceiver):
     key = "woocommerce"
+    known_event_types = frozenset(webhooks.TOPICS)
 
     def check(self, ctx: ConnectorContext) -> CheckResult:
         client = WooClient.from_context(ctx)
@@ -59,6 +60,38 @@ class WooCommerceConnector(Connector, WebhookReceiver):
     ) -> list[InboundEvent]:
         return webhooks.parse(body, headers)
 
-    def event_records(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
-        """CRM records a verified event brings."""
+    def register_webhooks(self, ctx: ConnectorContext, address: str) -> list[str]:
+        """Create a webhook per topic we handle, signed with the stored secret
+        (needs a Read/Write key); returns the topics added."""
+        secret = str(ctx.config.get("webhook_secret") or "")
+        if not secret:
+            raise RequestError(
+                "Set a webhook secret first.",
+                fix="Type any long random text as the webhook secret and save.",
+            )
+        client = WooClient.from_context(ctx)
+        have = {
+            str(h.get("topic"))
+            for h in client.webhooks()
+            if h.get("delivery_url") == address and h.get("status") == "active"
+        }
+        added = [t for t in webhooks.TOPICS if t not in have]
+        for topic in added:
+            client.create_webhook(topic, address, secret)
+        return added
+
+    def apply_webhook(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
+        """CRM records a stored event brings; an older version than the one
+        stored is left unchanged by the ingest service's version check. A
+        partly refunded order's refunded quantities are read from the shop."""
+        payload = event.payload
+        partly_refunded = (
+            event.type.startswith("order.")
+            and bool(payload.get("refunds"))
+            and payload.get("status") != "refunded"
+            and bool(payload.get("id"))
+        )
+        if partly_refunded:
+            client = WooClient.from_context(ctx)
+            payload[mapping.REFUND_DETAILS] = client.refunds(str(payload["id"]))
         return webhooks.records_for(event, ctx.currency)

@@ -25,7 +25,11 @@ from copcca.sandbox.delivery import Delivery, WebhookSender
 from copcca.sandbox.faults import Faults, LeakyBucket
 from copcca.sandbox.people import rng
 from copcca.sandbox.shopify import seed as s
-from copcca.security.signatures import hmac_sha256_b64, hmac_sha256_hex
+from copcca.security.signatures import (
+    constant_time_equal,
+    hmac_sha256_b64,
+    hmac_sha256_hex,
+)
 
 API_VERSION = "2025-07"
 TOKEN_TTL = 3600
@@ -177,9 +181,11 @@ class ShopifyStore:
 
     def exchange(self, form: dict[str, str]) -> dict[str, Any] | None:
         """The access-token endpoint: a code or a refresh token for tokens."""
-        if (
-            form.get("client_id") != self.settings.client_id
-            or form.get("client_secret") != self.settings.client_secret
+        if not (
+            constant_time_equal(form.get("client_id", ""), self.settings.client_id)
+            and constant_time_equal(
+                form.get("client_secret", ""), self.settings.client_secret
+            )
         ):
             return None
         expiring = form.get("expiring") == "1"

@@ -19,7 +19,7 @@ from copcca.sandbox.delivery import Delivery, WebhookSender
 from copcca.sandbox.faults import Faults
 from copcca.sandbox.people import rng
 from copcca.sandbox.woocommerce import seed as s
-from copcca.security.signatures import hmac_sha256_b64
+from copcca.security.signatures import constant_time_equal, hmac_sha256_b64
 
 TOPIC_RESOURCE = {"order": "orders", "customer": "customers", "product": "products"}
 
@@ -130,7 +130,9 @@ class WooStore:
     # auth ---------------------------------------------------------------------
     def authenticate(self, key: str | None, secret: str | None) -> bool:
         expected = self.keys.get(key or "")
-        return expected is not None and expected == secret and key not in self.revoked
+        if expected is None or key in self.revoked:
+            return False
+        return constant_time_equal(expected, secret or "")
 
     def revoke(self, key: str | None = None) -> None:
         self.revoked |= {key} if key else set(self.keys)
