@@ -278,3 +278,32 @@ def test_sales_are_tenant_scoped(runtime: Runtime) -> None:
         sale_id = ingest.upsert(mapping.sale_record(order())).id
     with runtime.db.transaction(b.company_id) as session:
         assert SaleRepository(session, b.company_id).get(sale_id) is None
+
+
+def test_a_page_of_new_orders_takes_the_batched_path(runtime: Runtime) -> None:
+    """The sync engine's fast path: new sales are written together at the end
+    of the page; a second version of one in the same page still updates it."""
+    from copcca.sync.batch import Batch, Item, upsert_fast
+
+    tenant = make_company(runtime)
+    with runtime.db.transaction(tenant.company_id) as session:
+        ingest = ingestor(session, tenant.company_id)
+        first = order(id=1, name="#1")
+        refunded = order(
+            id=1,
+            name="#1",
+            financial_status="partially_refunded",
+            refunds=[refund(466157049, 1, "600.00")],
+            updated_at="2025-02-11T09:00:00+03:00",
+        )
+        items = [
+            Item(str(o["id"]), "order", [mapping.sale_record(o)])
+            for o in (first, order(id=2, name="#2"), refunded)
+        ]
+        batch = Batch()
+        upsert_fast(ingest, items, batch)  # raises FastPathFailed on any error
+        assert (count(session, Sale), count(session, SaleLine)) == (2, 4)
+        assert (batch.read.created, batch.read.updated) == (2, 1)
+        one = session.scalars(select(Sale).where(Sale.number == "#1")).one()
+        assert (one.status, one.refunded_minor) == ("partially_refunded", 60000)
+        assert events(session).count("sale.created") == 2

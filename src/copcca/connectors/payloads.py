@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
-from babel.numbers import is_currency
+from babel.numbers import is_currency as _is_currency
 
 from copcca.connectors.errors import DataError
 from copcca.crm.money import to_minor
 from copcca.errors import InvalidInput
 
 MAX_MINOR = 2**63 - 1  # BIGINT
+is_currency = lru_cache(maxsize=512)(_is_currency)
 MAX_QUANTITY = 2**31 - 1  # INTEGER
 
 

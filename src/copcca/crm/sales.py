@@ -20,16 +20,20 @@ from typing import Any
 from sqlalchemy import select
 
 from copcca import events
+from copcca.crm.external_ids import Link
 from copcca.crm.ingest import (
     Ingestor,
+    Keys,
     Outcome,
     Upserted,
     apply_values,
     register_upserter,
 )
 from copcca.crm.records import ProductRecord, SaleLineRecord, SaleRecord
+from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
-from copcca.models.crm import Sale, SaleLine
+from copcca.models.crm import ExternalId, Sale, SaleLine
+from copcca.models.webhooks import Event
 
 
 class SaleRepository(TenantRepository[Sale]):
@@ -47,6 +51,8 @@ class SaleRepository(TenantRepository[Sale]):
 
 def upsert_sale(ingest: Ingestor, record: SaleRecord) -> Upserted:
     """Create or update the sale for ``record``; emit sale.created/updated."""
+    if ingest.is_deferred(("sale", record.external_id)):
+        ingest.write_deferred()  # a newer version of a sale this batch created
     stale = ingest.stale_link("sale", record.external_id, record.updated_at)
     if stale is not None:
         return Upserted(stale.entity_id, Outcome.UNCHANGED)
@@ -56,6 +62,8 @@ def upsert_sale(ingest: Ingestor, record: SaleRecord) -> Upserted:
         customer_id = ingest.upsert(record.customer).id
     existing = _find(ingest, repo, record.external_id)
     values = _sale_values(record, customer_id, ingest.source)
+    if existing is None and ingest.batching and ingest.integration_id:
+        return _create_deferred(ingest, record, values)
     if existing is None:
         sale = repo.add(Sale(id=uuid.uuid4(), **values))
         changed, outcome = True, Outcome.CREATED
@@ -85,16 +93,72 @@ def upsert_sale(ingest: Ingestor, record: SaleRecord) -> Upserted:
             f"sale.{outcome.value}",
             entity="sale",
             entity_id=sale.id,
-            data={
-                "number": sale.number,
-                "status": sale.status,
-                "total_minor": sale.total_minor,
-                "refunded_minor": sale.refunded_minor,
-                "currency": sale.currency,
-                "source": ingest.source,
-            },
+            data=_event_data(
+                {c: getattr(sale, c) for c in EVENT_FIELDS}, ingest.source
+            ),
         )
     return Upserted(sale.id, outcome)
+
+
+def _create_deferred(
+    ingest: Ingestor, record: SaleRecord, values: dict[str, Any]
+) -> Upserted:
+    """A new sale as plain rows, written with the rest of the batch in one
+    statement per table (a page of orders is mostly new sales)."""
+    assert ingest.integration_id is not None
+    now = utcnow()
+    company_id = ingest.company.id
+    sale_id = uuid.uuid4()
+    ingest.defer(
+        Sale,
+        {
+            "id": sale_id,
+            "company_id": company_id,
+            "created_at": now,
+            "updated_at": now,
+            **values,
+        },
+        key=("sale", record.external_id),
+    )
+    for item in record.lines:
+        ingest.defer(
+            SaleLine,
+            {
+                "id": uuid.uuid4(),
+                "company_id": company_id,
+                "sale_id": sale_id,
+                **_line_values(ingest, item),
+            },
+        )
+    link = Link(
+        ingest.integration_id, "sale", record.external_id, sale_id, record.updated_at
+    )  # no id: pending until the batch is written
+    ingest.defer(
+        ExternalId,
+        {
+            "id": uuid.uuid4(),
+            "company_id": company_id,
+            "integration_id": link.integration_id,
+            "entity": link.entity,
+            "external_id": link.external_id,
+            "entity_id": link.entity_id,
+            "source_updated_at": link.source_updated_at,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    ingest.external.remember(link)
+    ingest.defer(
+        Event,
+        events.values(
+            company_id,
+            "sale.created",
+            entity="sale",
+            entity_id=sale_id,
+            data=_event_data(values, ingest.source),
+        ),
+    )
+    return Upserted(sale_id, Outcome.CREATED)
 
 
 def _find(ingest: Ingestor, repo: SaleRepository, external_id: str) -> Sale | None:
@@ -102,6 +166,13 @@ def _find(ingest: Ingestor, repo: SaleRepository, external_id: str) -> Sale | No
         return None
     link = ingest.external.find(ingest.integration_id, "sale", external_id)
     return repo.get(link.entity_id) if link is not None else None
+
+
+EVENT_FIELDS = ("number", "status", "total_minor", "refunded_minor", "currency")
+
+
+def _event_data(values: dict[str, Any], source: str | None) -> dict[str, Any]:
+    return {**{k: values[k] for k in EVENT_FIELDS}, "source": source}
 
 
 def _sale_values(
@@ -139,16 +210,7 @@ def _sync_lines(
         line = by_key.get(item.external_id) if item.external_id else None
         if line is None and not item.external_id and position < len(unkeyed):
             line = unkeyed[position]
-        values = {
-            "product_id": _product_for(ingest, item),
-            "external_id": item.external_id,
-            "sku": (item.sku or "")[:100] or None,
-            "name": (item.name or "").strip()[:300] or item.sku or "Item",
-            "quantity": item.quantity,
-            "refunded_quantity": item.refunded_quantity,
-            "unit_price_minor": item.unit_price_minor,
-            "total_minor": item.total_minor,
-        }
+        values = _line_values(ingest, item)
         if line is None:
             line = SaleLine(
                 id=uuid.uuid4(),
@@ -168,6 +230,19 @@ def _sync_lines(
             ingest.session.delete(line)
             changed = True
     return changed
+
+
+def _line_values(ingest: Ingestor, item: SaleLineRecord) -> dict[str, Any]:
+    return {
+        "product_id": _product_for(ingest, item),
+        "external_id": item.external_id,
+        "sku": (item.sku or "")[:100] or None,
+        "name": (item.name or "").strip()[:300] or item.sku or "Item",
+        "quantity": item.quantity,
+        "refunded_quantity": item.refunded_quantity,
+        "unit_price_minor": item.unit_price_minor,
+        "total_minor": item.total_minor,
+    }
 
 
 def _product_for(ingest: Ingestor, item: SaleLineRecord) -> uuid.UUID | None:
@@ -201,4 +276,15 @@ def _product_for(ingest: Ingestor, item: SaleLineRecord) -> uuid.UUID | None:
     ).id
 
 
-register_upserter(SaleRecord, upsert_sale)
+def sale_keys(record: SaleRecord, keys: Keys) -> None:
+    """What upserting ``record`` looks up, for ``Ingestor.prefetch``."""
+    keys.add("sale", record.external_id)
+    if record.customer is not None:
+        keys.customer(record.customer)
+    for line in record.lines:
+        keys.add("product", line.product_external_id)
+        if line.sku:
+            keys.skus.add(line.sku.strip())
+
+
+register_upserter(SaleRecord, upsert_sale, keys=sale_keys)

@@ -18,6 +18,7 @@ not missed.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from copcca.connectors import payloads as p
 from copcca.connectors.base import ConnectorContext, Page, Stream, StreamInfo
 from copcca.connectors.errors import DataError, RequestError
 from copcca.connectors.shopify import mapping
-from copcca.connectors.shopify.client import PAGE_LIMIT, ShopifyClient
+from copcca.connectors.shopify.client import PAGE_LIMIT, ListPage, ShopifyClient
 
 SHOP_CURRENCY = "_shop_currency"  # added to raw products: prices are in it
 
@@ -40,39 +41,53 @@ class ShopifyStream(Stream):
         self.page_size = page_size
 
     def pages(self, ctx: ConnectorContext, cursor: dict[str, Any]) -> Iterator[Page]:
+        """Pages from the cursor. The next page is fetched in the background
+        while the engine stores this one (one request in flight at a time,
+        in order, so limits and resume work as without it)."""
         since = cursor.get("updated_at_min")
         high = cursor.get("high_water") or since
         page_info = cursor.get("page_info")
-        while True:
-            try:
-                page = self.client.list_page(
-                    self.resource,
-                    page_info=page_info,
-                    filters=self._filters(since),
-                    limit=self.page_size,
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopify-read")
+        try:
+            ahead = reader.submit(self._fetch, page_info, since)
+            while True:
+                try:
+                    page = ahead.result()
+                except RequestError as exc:
+                    if not page_info or exc.status not in (400, 422):
+                        raise
+                    # An expired or unknown page_info: restart the pass where
+                    # the stored pages end.
+                    since, page_info = high, None
+                    ahead = reader.submit(self._fetch, page_info, since)
+                    continue
+                done = page.next_page_info is None
+                if not done:
+                    ahead = reader.submit(self._fetch, page.next_page_info, since)
+                items = self.prepare(page.items)
+                high = _latest(high, items)
+                yield Page(
+                    records=items,
+                    cursor={
+                        "updated_at_min": high if done else since,
+                        "page_info": page.next_page_info,
+                        "high_water": high,
+                    },
+                    done=done,
                 )
-            except RequestError as exc:
-                if not page_info or exc.status not in (400, 422):
-                    raise
-                # An expired or unknown page_info: restart the pass where the
-                # stored pages end.
-                since, page_info = high, None
-                continue
-            items = self.prepare(page.items)
-            high = _latest(high, items)
-            done = page.next_page_info is None
-            yield Page(
-                records=items,
-                cursor={
-                    "updated_at_min": high if done else since,
-                    "page_info": page.next_page_info,
-                    "high_water": high,
-                },
-                done=done,
-            )
-            if done:
-                return
-            page_info = page.next_page_info
+                if done:
+                    return
+                page_info = page.next_page_info
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
+
+    def _fetch(self, page_info: str | None, since: str | None) -> ListPage:
+        return self.client.list_page(
+            self.resource,
+            page_info=page_info,
+            filters=self._filters(since),
+            limit=self.page_size,
+        )
 
     def _filters(self, since: str | None) -> dict[str, Any]:
         filters = {"order": "updated_at asc", **self.filters}
