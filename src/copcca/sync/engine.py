@@ -132,6 +132,15 @@ class SyncJob:
     # the run ---------------------------------------------------------------
     def run(self) -> RunStatus | None:
         try:
+            return self._run()
+        except runs.LostClaim:
+            # Another worker owns the run now (or the connection was
+            # removed); whatever we had not committed is rolled back.
+            log.warning("sync %s was taken over or removed", self.claim.run_id)
+            return None
+
+    def _run(self) -> RunStatus | None:
+        try:
             integration, company = self._prepare()
             self.name = get_provider(integration.provider).name
             connector = connector_for(integration.provider)
@@ -144,8 +153,7 @@ class SyncJob:
                 finally:
                     self.throttled = ctx.traffic.throttled
         except runs.LostClaim:
-            log.warning("sync %s was taken over by another worker", self.claim.run_id)
-            return None
+            raise
         except (AuthError, VaultError) as exc:
             return self._reconnect(exc)
         except NotFound as exc:
