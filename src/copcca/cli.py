@@ -55,9 +55,17 @@ def _banner(host: str, port: int) -> None:
     typer.secho(
         f"\n  COPCCA Integrations is running at http://{host}:{port}/", bold=True
     )
-    login = demo_login(get_runtime())
+    runtime = get_runtime()
+    login = demo_login(runtime)
     if login:
-        typer.echo(f"  Demo login: {login[0]}  password: {login[1]}\n")
+        typer.echo(f"  Demo login: {login[0]}  password: {login[1]}")
+    if runtime.settings.demo:
+        from copcca.sandbox.demo import store_url
+
+        typer.echo(
+            f"  Sandbox Shopify store (not a real shop): {store_url(runtime.settings)}"
+        )
+    typer.echo("")
 
 
 @app.command()

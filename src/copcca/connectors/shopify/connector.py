@@ -21,6 +21,7 @@ from copcca.connectors.http import ProviderHttp, RetryPolicy, connection_limiter
 from copcca.connectors.shopify import oauth, webhooks
 from copcca.connectors.shopify.client import ShopifyClient, classify
 from copcca.connectors.shopify.streams import STREAMS
+from copcca.errors import InvalidInput
 
 # Pacing comes from Shopify's call-limit header and 429s (which pause the
 # whole connection); this limiter only stops bursts beyond any plan's bucket.
@@ -158,8 +159,12 @@ class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
     def authorize_url(
         self, config: Mapping[str, Any], state: str, redirect_uri: str
     ) -> str:
-        oauth.check_shop(str(config.get("shop_domain") or ""))
-        return oauth.authorize_url(config, self.app, state, redirect_uri)
+        try:
+            oauth.check_shop(str(config.get("shop_domain") or ""))
+            app = self.app
+        except AuthError as exc:  # typed in the form: say what to change
+            raise InvalidInput(exc.message, fix=exc.fix, field="shop_domain") from exc
+        return oauth.authorize_url(config, app, state, redirect_uri)
 
     def exchange(
         self, ctx: ConnectorContext, params: Mapping[str, str], redirect_uri: str
@@ -177,6 +182,10 @@ class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
         return oauth.exchange_code(
             http, config, self.app, str(params.get("code") or "")
         )
+
+    def oauth_ready(self) -> bool:
+        """Signing in with Shopify needs our app's credentials on the server."""
+        return self._app_configured()
 
     def _app_configured(self) -> bool:
         try:

@@ -5,7 +5,9 @@ Orders and products: a *pass* reads ``orderby=id&order=asc`` pages with
 ``X-WP-TotalPages``. We sort by id, not by ``modified``: a record changed
 while we page keeps its place in id order, whereas in ``modified`` order it
 would jump to the end and shift the next page onto the one already read,
-silently skipping a record. The next pass's watermark is the shop's clock
+silently skipping a record (only a record *deleted* while we page can still
+shift one out of sight; "Sync everything again" reads all). The next pass's
+watermark is the shop's clock
 (``Date`` header) when this pass began, less two minutes: everything
 changed after we started is read again next time. Cursor::
 
@@ -13,12 +15,14 @@ changed after we started is read again next time. Cursor::
      "pass_started": <shop time the pass began, while it runs>}
 
 Customers: WooCommerce has **no modified filter** for customers. We read
-the full list (``orderby=id``) once a day, with the ingest service skipping
-every customer whose ``date_modified_gmt`` we already stored (a cheap
-"unchanged" check), and between full passes only new customers: pages of
-``orderby=id&order=desc`` until we reach the highest id already seen.
-Changes to existing customers arrive sooner through the
-``customer.updated`` webhook. Cursor::
+the full list (``orderby=id``) once a day: the page's lookups are fetched
+in one go and each customer is compared with the CRM, so those that did not
+change cost no write (and an older copy than the stored
+``date_modified_gmt`` changes nothing). Between full passes we read only
+new customers: pages of ``orderby=id&order=desc`` until we reach the
+highest id already seen. Changes to existing customers arrive sooner
+through the ``customer.updated`` webhook; a deletion shifting the id-ordered
+pages can hide a change until the next full pass. Cursor::
 
     {"max_id": <highest id seen>, "full_pass_at": <last full pass start>,
      "mode": "full" | "new", "page": <next page>, "pass_started": ...}

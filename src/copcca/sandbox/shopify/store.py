@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +92,8 @@ class ShopifyStore:
             self.settings.orders, self.settings.customers, self.settings.products
         )
         self.add_token(self.settings.access_token)
+        # Called after every change, under the lock (the demo saves state).
+        self.on_change: Callable[[ShopifyStore], None] | None = None
 
     # seeding ------------------------------------------------------------------
     def reseed(self, orders: int, customers: int, products: int | None = None) -> None:
@@ -256,6 +259,7 @@ class ShopifyStore:
                 guest=None if buyer else {"phone": phone, "email": None},
             )
             self.orders.put(order)
+            self._changed()
             stock_changed = [
                 p for p in touched.values() if p["updated_at"] == s.stamp(when)
             ]
@@ -326,6 +330,7 @@ class ShopifyStore:
             s.apply_refund_status(order)
             order["updated_at"] = s.stamp(when)
             self.orders.put(order)
+            self._changed()
         self.announce("orders/updated", order)
         return order
 
@@ -340,6 +345,7 @@ class ShopifyStore:
                 updated_at=s.stamp(when),
             )
             self.orders.put(order)
+            self._changed()
         self.announce("orders/cancelled", order)
         self.announce("orders/updated", order)
         return order
@@ -363,6 +369,7 @@ class ShopifyStore:
                 "updated_at": s.stamp(self.now()),
             }
             self.customers.put(customer)
+            self._changed()
         self.announce("customers/update", customer)
         return customer
 
@@ -373,6 +380,7 @@ class ShopifyStore:
             variant.update(inventory_quantity=quantity, updated_at=when)
             product["updated_at"] = when
             self.products.put(product)
+            self._changed()
         self.announce("products/update", product)
         return product
 
@@ -433,6 +441,33 @@ class ShopifyStore:
             "X-Shopify-Triggered-At": when.isoformat().replace("+00:00", "Z"),
         }
         return self.sender.send(topic, address, body, headers)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What changed since seeding, to keep across restarts."""
+        st = self.settings
+        return {
+            "seed": [st.seed, st.orders, st.customers, st.products],
+            "next": [self._next_order, self._next_customer],
+            "orders": list(self.orders.overlay.values()),
+            "customers": list(self.customers.overlay.values()),
+            "products": list(self.products.overlay.values()),
+        }
+
+    def restore(self, data: dict[str, Any]) -> bool:
+        """Put back a snapshot taken from a store seeded the same way."""
+        st = self.settings
+        if data.get("seed") != [st.seed, st.orders, st.customers, st.products]:
+            return False
+        with self.lock:
+            for name in ("products", "customers", "orders"):
+                for item in data.get(name, []):
+                    self.resource(name).put(item)
+            self._next_order, self._next_customer = data["next"]
+        return True
 
     def resource(self, name: str) -> LazyCollection:
         return {
