@@ -83,7 +83,8 @@ def guard(request: Request) -> Response | None:
     store = store_of(request)
     failure = store.faults.next_failure()
     if failure == 429:
-        return Response(b"Too Many Requests", 429, headers={"Retry-After": "5"})
+        retry = store.settings.retry_after
+        return Response(b"Too Many Requests", 429, headers={"Retry-After": retry})
     if failure is not None:
         return error(
             "internal_server_error", "There has been a critical error.", failure

@@ -36,6 +36,7 @@ class ShopSettings:
     customers: int = 0
     orders: int = 0
     strip_authorization: bool = False  # like hosts that drop the header
+    retry_after: str = "5"  # what a host's 429 says
 
 
 ITEM_KEYS = record_keys(
