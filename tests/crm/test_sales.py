@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -307,3 +308,34 @@ def test_a_page_of_new_orders_takes_the_batched_path(runtime: Runtime) -> None:
         one = session.scalars(select(Sale).where(Sale.number == "#1")).one()
         assert (one.status, one.refunded_minor) == ("partially_refunded", 60000)
         assert events(session).count("sale.created") == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0712 345 678", "+254712345678"),
+        ("+254 712-345-678", "+254712345678"),
+        ("254712345678", "+254712345678"),
+        ("712345678", "+254712345678"),
+        ("(0712) 345678", "+254712345678"),
+        ("00254712345678", "+254712345678"),
+        ("0712.345.678", "+254712345678"),
+        ("+255 754 123 456", "+255754123456"),  # a Tanzanian number stays Tanzanian
+        ("12345", None),  # not a phone: the customer is kept, without one
+        ("call me", None),
+    ],
+)
+def test_order_phones_become_e164_or_nothing(
+    runtime: Runtime, raw: str, expected: str | None
+) -> None:
+    tenant = make_company(runtime)
+    with runtime.db.transaction(tenant.company_id) as session:
+        ingest = ingestor(session, tenant.company_id)
+        customer = CustomerRecord(None, "Mteja", phone=raw, email="mteja@example.co.ke")
+        sale = session.get(
+            Sale, ingest.upsert(SaleRecord("o1", "KES", 100, T, customer=customer)).id
+        )
+        assert sale is not None
+        found = session.get(Customer, sale.customer_id)
+        assert found is not None
+        assert (found.phone, found.email) == (expected, "mteja@example.co.ke")

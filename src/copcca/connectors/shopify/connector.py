@@ -40,9 +40,9 @@ class ShopifyConnector(Connector, WebhookReceiver, OAuthFlow):
     def app(self) -> oauth.ShopifyApp:
         """Our Partner app's credentials (settings), needed for OAuth only."""
         if self._app is None:
-            from copcca.config import get_settings
+            from copcca.runtime import get_runtime
 
-            settings = get_settings()
+            settings = get_runtime().settings
             if not settings.shopify_client_id or not settings.shopify_client_secret:
                 raise AuthError(
                     "Signing in with Shopify is not set up on this server.",
