@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     api_page_size: int = 50
     worker_threads: int = 2
     demo: bool = False
+    # Our public Shopify app (Partner dashboard), for the OAuth install flow.
+    shopify_client_id: str | None = None
+    shopify_client_secret: SecretStr | None = None
 
     @property
     def sqlite_path(self) -> Path:

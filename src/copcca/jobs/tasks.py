@@ -8,6 +8,7 @@ JOB_MODULES = (
     "copcca.jobs.heartbeat",
     "copcca.sync.tasks",
     "copcca.webhooks.inbound.tasks",
+    "copcca.sandbox.tasks",
 )
 
 

@@ -158,8 +158,12 @@ class FastPathFailed(Exception):
 def upsert_fast(ingest: Ingestor, items: list[Item], batch: Batch) -> None:
     """All items in the caller's transaction; any error fails the batch."""
     try:
-        for item in items:
-            _upsert(ingest, item, batch)
+        # A few queries for the whole batch instead of several per record,
+        # and new rows written together at the end of it.
+        ingest.prefetch(record for item in items for record in item.records)
+        with ingest.batched():
+            for item in items:
+                _upsert(ingest, item, batch)
         ingest.session.flush()
     except Exception as exc:
         raise FastPathFailed(type(exc).__name__) from exc
@@ -177,7 +181,9 @@ def upsert_safely(
                     _upsert(ingest, item, trial)
             except IntegrityError as exc:
                 # A concurrent writer may have just added the same record;
-                # the second try finds it.
+                # the second try finds it. Rows remembered inside the
+                # rolled-back savepoint are gone.
+                ingest.forget()
                 if attempt == 2:
                     batch.fail(
                         stream=stream,
@@ -190,6 +196,7 @@ def upsert_safely(
                     log.info("integrity error: %s", type(exc.orig).__name__)
                 continue
             except Exception as exc:
+                ingest.forget()
                 batch.fail(
                     stream=stream,
                     key=item.key,

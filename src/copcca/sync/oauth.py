@@ -52,8 +52,13 @@ class Pending:
 
 
 def flow_for(provider: str) -> OAuthFlow | None:
+    """The connector's sign-in flow, unless this server cannot offer it (a
+    connector may say so with ``oauth_ready()``, e.g. no app credentials)."""
     connector = connector_for(provider)
-    return connector if isinstance(connector, OAuthFlow) else None
+    if not isinstance(connector, OAuthFlow):
+        return None
+    ready = getattr(connector, "oauth_ready", None)
+    return connector if ready is None or ready() else None
 
 
 def redirect_uri(base_url: str, provider: str) -> str:

@@ -30,6 +30,7 @@ from copcca.sync import service as sync_service
 from copcca.sync.logs import LogFilter, SyncLogRepository
 from copcca.sync.runs import SyncRunRepository
 from copcca.web.deps import Page, PageDep, ReadPageDep
+from copcca.webhooks.inbound import subscriptions
 
 router = APIRouter(prefix="/app/integrations")
 
@@ -188,6 +189,7 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
             if integration.callback_token
             else None
         ),
+        can_subscribe=subscriptions.can_subscribe(integration.provider),
     )
 
 
@@ -203,6 +205,14 @@ async def system_update(
     try:
         if action in ("sync", "full_sync"):
             return _sync_now(page, integration_id, full=action == "full_sync")
+        if action == "webhooks":
+            added = subscriptions.subscribe(
+                page.runtime, page.principal, integration_id
+            )
+            return page.redirect(
+                here,
+                "Live updates are on." if added else "Live updates were already on.",
+            )
         if action == "check":
             result = sync_service.check_integration(
                 page.runtime.db, page.runtime.vault, page.principal, integration_id
