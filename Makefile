@@ -25,8 +25,8 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 
 run: $(VENV)/.installed ## Install, migrate, create the demo company and serve on http://$(HOST):$(PORT)
 	$(BIN)/copcca migrate
-	$(BIN)/copcca demo
-	$(BIN)/copcca serve --host $(HOST) --port $(PORT)
+	COPCCA_DEMO=1 COPCCA_BASE_URL=http://$(HOST):$(PORT) $(BIN)/copcca demo
+	COPCCA_DEMO=1 COPCCA_BASE_URL=http://$(HOST):$(PORT) $(BIN)/copcca serve --host $(HOST) --port $(PORT)
 
 migrate: $(VENV)/.installed ## Apply database migrations
 	$(BIN)/copcca migrate

@@ -1,7 +1,7 @@
 """import center
 
 Revision ID: 0005_imports
-Revises: 0001
+Revises: 0002_sync
 Create Date: 2026-12-04 16:35:09.882028
 """
 
@@ -15,7 +15,7 @@ from copcca.config import get_settings
 from copcca.db import rls
 
 revision: str = "0005_imports"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_sync"
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 NEW_TABLES = ("import_links", "import_changes", "import_files", "import_problems")
 

@@ -1,4 +1,4 @@
-"""The ``copcca`` command: serve, web, worker, migrate, demo, keys."""
+"""The ``copcca`` command: serve, web, worker, migrate, demo, keys, sandbox."""
 
 from __future__ import annotations
 
@@ -56,9 +56,17 @@ def _banner(host: str, port: int) -> None:
     typer.secho(
         f"\n  COPCCA Integrations is running at http://{host}:{port}/", bold=True
     )
-    login = demo_login(get_runtime())
+    runtime = get_runtime()
+    login = demo_login(runtime)
     if login:
-        typer.echo(f"  Demo login: {login[0]}  password: {login[1]}\n")
+        typer.echo(f"  Demo login: {login[0]}  password: {login[1]}")
+    if runtime.settings.demo:
+        from copcca.sandbox.demo import store_url
+
+        typer.echo(
+            f"  Sandbox Shopify store (not a real shop): {store_url(runtime.settings)}"
+        )
+    typer.echo("")
 
 
 @app.command()
@@ -162,6 +170,29 @@ def import_file(
         flow.fail(out, exc)
         raise typer.Exit(code=1) from exc
     flow.report(out, job, dry_run)
+
+
+@app.command()
+def sandbox(
+    provider: Annotated[str, typer.Argument(help="shopify or woocommerce")],
+    port: Annotated[int, typer.Option()] = 8100,
+    orders: Annotated[int, typer.Option(help="Seeded orders")] = 1000,
+    customers: Annotated[int, typer.Option(help="Seeded customers")] = 200,
+) -> None:
+    """Run a sandbox shop (an emulator of the provider's API) on 127.0.0.1."""
+    from copcca.sandbox import launch
+
+    try:
+        app_, lines = launch.build(provider, orders=orders, customers=customers)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(code=2) from exc
+    base = f"http://127.0.0.1:{port}"
+    typer.secho(f"\n  Sandbox {provider} at {base}  (not a real shop)", bold=True)
+    for line in lines:
+        typer.echo(f"  {line}".replace("{base}", base))
+    typer.echo(f"  Control API: {base}/_sandbox\n")
+    launch.serve_forever(app_, port)
 
 
 @keys_app.command("rotate")

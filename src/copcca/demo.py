@@ -1,6 +1,7 @@
 """The demo company that ``make run`` creates: a Nairobi shop with an owner
-login. The password is generated once and kept in the data dir so every
-start can print it."""
+login and a sandbox Shopify store connected (``copcca.sandbox.demo``). The
+password is generated once and kept in the data dir so every start can
+print it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from copcca.models.tenancy import User
+from copcca.models.tenancy import Role, User
 from copcca.runtime import Runtime
+from copcca.sandbox import demo as sandbox_demo
 from copcca.security import accounts
+from copcca.security.principal import Principal
 
 DEMO_EMAIL = "owner@duka-la-amina.test"
 DEMO_COMPANY = "Duka la Amina"
@@ -30,7 +33,7 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
     if exists is not None:
         return DEMO_EMAIL, _read_password(path)
     password = secrets.token_urlsafe(9)
-    accounts.sign_up(
+    user, company = accounts.sign_up(
         runtime.db,
         accounts.SignUp(
             company_name=DEMO_COMPANY,
@@ -44,6 +47,8 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(f"{DEMO_EMAIL}\n{password}\n")
+    owner = Principal(company.id, user.id, Role.OWNER, DEMO_EMAIL, "user")
+    sandbox_demo.connect(runtime, owner)
     return DEMO_EMAIL, password
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from copcca.db.base import utcnow
 from copcca.models.webhooks import Event
 
 # Event types are dot-separated, per Standard Webhooks.
@@ -19,6 +20,7 @@ KNOWN_TYPES = frozenset(
     {
         "customer.created",
         "customer.updated",
+        "product.created",
         "product.updated",
         "sale.created",
         "sale.updated",
@@ -32,6 +34,28 @@ KNOWN_TYPES = frozenset(
         "integration.failed",
     }
 )
+
+
+def values(
+    company_id: uuid.UUID,
+    type_: str,
+    *,
+    entity: str | None = None,
+    entity_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event row's values, for writers that insert many rows at once."""
+    if type_ not in KNOWN_TYPES:
+        raise ValueError(f"unknown event type {type_!r}; add it to KNOWN_TYPES")
+    return {
+        "id": uuid.uuid4(),
+        "company_id": company_id,
+        "type": type_,
+        "entity": entity,
+        "entity_id": entity_id,
+        "data": data or {},
+        "created_at": utcnow(),
+    }
 
 
 def emit(

@@ -196,6 +196,10 @@ def create_app(
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.demo:  # the demo company's sandbox Shopify store
+        from copcca.sandbox import demo
+
+        demo.mount(app, settings)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from copcca.models.integrations import SyncStatus
+from copcca.models.sync import SyncRun
 from copcca.models.tenancy import ApiKey, Membership
 from copcca.runtime import Runtime
 from copcca.sync.logs import finish_log, start_log
@@ -56,7 +57,16 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
             log, status=SyncStatus.SUCCESS, message="Synced 3 orders.", created=3
         )
         session.flush()
+        run = SyncRun(
+            company_id=a.company_id,
+            integration_id=uuid.UUID(shop["id"]),
+            status="succeeded",
+            log_id=log.id,
+        )
+        session.add(run)
+        session.flush()
         log_id = str(log.id)
+        run_id = str(run.id)
         key_id = str(
             session.scalars(
                 select(ApiKey.id).where(ApiKey.company_id == a.company_id)
@@ -70,6 +80,7 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
     ids = {
         "integration_id": shop["id"],
         "log_id": log_id,
+        "run_id": run_id,
         "key_id": key_id,
         "membership_id": membership_id,
         "import_id": imported["id"],

@@ -12,6 +12,9 @@ from sqlalchemy import String, Text, select
 
 from copcca.db.base import Base
 from copcca.runtime import Runtime
+from copcca.sandbox.server import serving
+from copcca.sandbox.shopify.app import create_app
+from copcca.sandbox.shopify.store import ShopifyStore, StoreSettings
 from tests.helpers import api_key_for, bearer, login, make_company, page_csrf
 
 CANARY = "CANARY-7f3a9c-DO-NOT-LEAK"
@@ -25,28 +28,34 @@ def test_canary_secret_never_leaks(
     login(client, tenant.email)
     seen: list[str] = []
 
-    made = client.post(
-        "/app/integrations/connect/shopify",
-        data={
-            "csrf_token": page_csrf(client),
-            "cfg_shop_domain": "canary.myshopify.com",
-            "cfg_access_token": CANARY,
-            "cfg_webhook_secret": CANARY + "-wh",
-        },
-    )
-    seen.append(made.text)
-    system_url = str(made.url)
-    assert "/app/integrations/systems/" in system_url
-    replaced = client.post(
-        system_url,
-        data={
-            "csrf_token": page_csrf(client),
-            "action": "credentials",
-            "cfg_access_token": CANARY + "-2",
-        },
-        follow_redirects=True,
-    )
-    seen.append(replaced.text)
+    # A real connector and its live check, against the sandbox store.
+    store = ShopifyStore(StoreSettings(shop_domain="canary.myshopify.com"))
+    store.add_token(CANARY)
+    store.add_token(CANARY + "-2")
+    with serving(create_app(store)) as url:
+        made = client.post(
+            "/app/integrations/connect/shopify",
+            data={
+                "csrf_token": page_csrf(client),
+                "cfg_shop_domain": "canary.myshopify.com",
+                "cfg_api_base_url": url,
+                "cfg_access_token": CANARY,
+                "cfg_webhook_secret": CANARY + "-wh",
+            },
+        )
+        seen.append(made.text)
+        system_url = str(made.url)
+        assert "/app/integrations/systems/" in system_url
+        replaced = client.post(
+            system_url,
+            data={
+                "csrf_token": page_csrf(client),
+                "action": "credentials",
+                "cfg_access_token": CANARY + "-2",
+            },
+            follow_redirects=True,
+        )
+        seen.append(replaced.text)
     headers = bearer(api_key_for(runtime, tenant))
     api_made = client.post(
         "/api/v1/integrations",

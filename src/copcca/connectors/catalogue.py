@@ -34,6 +34,17 @@ class ShopifyConfig(ProviderConfig):
         title="Webhook signing secret",
         description="The app's client secret, used to check Shopify's webhooks.",
     )
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        title="Refresh token",
+        description="Only for expiring tokens from the Shopify sign-in; leave empty.",
+    )
+    api_base_url: HttpUrl | None = Field(
+        default=None,
+        title="API address (sandbox only)",
+        description="Leave empty for a real store. Only for a sandbox store, "
+        "e.g. http://127.0.0.1:8000/sandbox/shopify",
+    )
 
 
 class WooCommerceConfig(ProviderConfig):

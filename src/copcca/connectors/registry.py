@@ -275,3 +275,8 @@ def register(key: str, connector: type[Any]) -> None:
     """Attach a working client to a catalogue entry."""
     info = get_provider(key)
     _PROVIDERS[key] = ProviderInfo(**{**info.__dict__, "connector": connector})
+
+
+# Providers with a working client register themselves on import.
+import copcca.connectors.shopify  # noqa: E402
+import copcca.connectors.woocommerce  # noqa: E402, F401

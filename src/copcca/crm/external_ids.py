@@ -1,30 +1,124 @@
-"""The map from (integration, entity, external id) to a CRM row."""
+"""The map from (integration, entity, external id) to a CRM row.
+
+Lookups return a light :class:`Link` (plain columns, no ORM object: a sync
+page asks for hundreds). A repository remembers what it looked up or linked
+for the rest of its unit of work, and ``preload`` fetches a whole page's
+ids in one query, so a page costs a few queries instead of several per
+record. ``forget`` drops the memory (after a rolled-back savepoint it may
+name rows that are gone).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
 from copcca.models.crm import ExternalId
+
+Key = tuple[uuid.UUID, str, str]
+CHUNK = 500
+
+
+@dataclass
+class Link:
+    """One external id and the CRM row it became. ``id`` is None while the
+    link's insert is deferred to the end of a batch (``pending``)."""
+
+    integration_id: uuid.UUID
+    entity: str
+    external_id: str
+    entity_id: uuid.UUID
+    source_updated_at: datetime | None
+    id: uuid.UUID | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.id is None
+
+
+_COLUMNS = (
+    ExternalId.id,
+    ExternalId.integration_id,
+    ExternalId.entity,
+    ExternalId.external_id,
+    ExternalId.entity_id,
+    ExternalId.source_updated_at,
+)
+
+
+def _link_of(row: Any) -> Link:
+    return Link(
+        integration_id=row.integration_id,
+        entity=row.entity,
+        external_id=row.external_id,
+        entity_id=row.entity_id,
+        source_updated_at=row.source_updated_at,
+        id=row.id,
+    )
 
 
 class ExternalIdRepository(TenantRepository[ExternalId]):
     model = ExternalId
     noun = "external id"
 
+    def __init__(self, session: Session, company_id: uuid.UUID) -> None:
+        super().__init__(session, company_id)
+        self._memo: dict[Key, Link | None] = {}
+
+    def _select_links(self) -> Any:
+        return select(*_COLUMNS).where(ExternalId.company_id == self.company_id)
+
     def find(
         self, integration_id: uuid.UUID, entity: str, external_id: str
-    ) -> ExternalId | None:
-        stmt = self.select().where(
-            ExternalId.integration_id == integration_id,
-            ExternalId.entity == entity,
-            ExternalId.external_id == external_id,
+    ) -> Link | None:
+        key = (integration_id, entity, external_id)
+        if key not in self._memo:
+            stmt = self._select_links().where(
+                ExternalId.integration_id == integration_id,
+                ExternalId.entity == entity,
+                ExternalId.external_id == external_id,
+            )
+            row = self.session.execute(stmt).first()
+            self._memo[key] = _link_of(row) if row is not None else None
+        return self._memo[key]
+
+    def preload(
+        self, integration_id: uuid.UUID, entity: str, external_ids: Iterable[str]
+    ) -> list[Link]:
+        """Look up many ids at once; later ``find`` calls ask no query."""
+        wanted = sorted(
+            {e for e in external_ids if (integration_id, entity, e) not in self._memo}
         )
-        row: ExternalId | None = self.session.scalars(stmt).first()
-        return row
+        found: list[Link] = []
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            stmt = self._select_links().where(
+                ExternalId.integration_id == integration_id,
+                ExternalId.entity == entity,
+                ExternalId.external_id.in_(chunk),
+            )
+            links = {r.external_id: _link_of(r) for r in self.session.execute(stmt)}
+            for external_id in chunk:
+                self._memo[(integration_id, entity, external_id)] = links.get(
+                    external_id
+                )
+            found.extend(links.values())
+        return found
+
+    def forget(self) -> None:
+        self._memo.clear()
+
+    def remember(self, link: Link) -> None:
+        """A link whose insert was deferred: later lookups see it."""
+        self._memo[(link.integration_id, link.entity, link.external_id)] = link
 
     def link(
         self,
@@ -33,11 +127,16 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         external_id: str,
         entity_id: uuid.UUID,
         source_updated_at: datetime | None = None,
-    ) -> ExternalId:
-        row = self.find(integration_id, entity, external_id)
-        if row is None:
+    ) -> Link:
+        """Point the external id at ``entity_id`` (created or moved), keeping
+        the provider's version of the record for the staleness check."""
+        found = self.find(integration_id, entity, external_id)
+        if found is not None and found.pending:
+            raise RuntimeError("write the deferred batch before changing its links")
+        if found is None:
             row = self.add(
                 ExternalId(
+                    id=uuid.uuid4(),
                     integration_id=integration_id,
                     entity=entity,
                     external_id=external_id,
@@ -45,11 +144,35 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                     source_updated_at=source_updated_at,
                 )
             )
-        else:
-            row.entity_id = entity_id
-            if source_updated_at is not None:
-                row.source_updated_at = source_updated_at
-        return row
+            found = Link(
+                integration_id,
+                entity,
+                external_id,
+                entity_id,
+                source_updated_at,
+                row.id,
+            )
+            self.remember(found)
+            return found
+        changes: dict[str, Any] = {}
+        if found.entity_id != entity_id:
+            changes["entity_id"] = entity_id
+        if (
+            source_updated_at is not None
+            and source_updated_at != found.source_updated_at
+        ):
+            changes["source_updated_at"] = source_updated_at
+        if changes:
+            self.session.execute(
+                update(ExternalId)
+                .where(
+                    ExternalId.company_id == self.company_id, ExternalId.id == found.id
+                )
+                .values(**changes, updated_at=utcnow())
+            )
+            for name, value in changes.items():
+                setattr(found, name, value)
+        return found
 
     def ids_for(self, entity: str, entity_id: uuid.UUID) -> list[ExternalId]:
         stmt = self.select().where(

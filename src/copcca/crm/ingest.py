@@ -10,18 +10,21 @@ sync logs and imports can count honestly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from copcca.crm.external_ids import ExternalIdRepository
+from copcca import events
+from copcca.crm.external_ids import ExternalIdRepository, Link
 from copcca.crm.phones import normalise_phone
 from copcca.crm.records import CustomerRecord, ProductRecord
-from copcca.db.repository import TenantRepository
+from copcca.crm.repository import CustomerRepository, ProductRepository
 from copcca.models.crm import Customer, Product
 from copcca.models.tenancy import Company
 
@@ -38,63 +41,182 @@ class Upserted:
     outcome: Outcome
 
 
-class CustomerRepository(TenantRepository[Customer]):
-    model = Customer
-    noun = "customer"
+@dataclass
+class Keys:
+    """What upserting a batch will look up, gathered to ask for it at once."""
 
-    def by_phone(self, phone: str) -> Customer | None:
-        stmt = self.select().where(
-            Customer.phone == phone, Customer.deleted_at.is_(None)
-        )
-        row: Customer | None = self.session.scalars(stmt.limit(1)).first()
-        return row
+    external: dict[str, set[str]] = field(default_factory=dict)  # entity -> ids
+    customers: list[CustomerRecord] = field(default_factory=list)
+    skus: set[str] = field(default_factory=set)
 
-    def by_email(self, email: str) -> Customer | None:
-        stmt = self.select().where(
-            Customer.email == email, Customer.deleted_at.is_(None)
-        )
-        row: Customer | None = self.session.scalars(stmt.limit(1)).first()
-        return row
+    def add(self, entity: str, external_id: str | None) -> None:
+        if external_id:
+            self.external.setdefault(entity, set()).add(external_id)
 
+    def customer(self, record: CustomerRecord) -> None:
+        self.add("customer", record.external_id)
+        self.customers.append(record)
 
-class ProductRepository(TenantRepository[Product]):
-    model = Product
-    noun = "product"
-
-    def by_sku(self, sku: str) -> Product | None:
-        row: Product | None = self.session.scalars(
-            self.select().where(Product.sku == sku).limit(1)
-        ).first()
-        return row
-
-    def by_skus_or_names(self, keys: list[str]) -> list[Product]:
-        stmt = self.select().where(or_(Product.sku.in_(keys), Product.name.in_(keys)))
-        return list(self.session.scalars(stmt))
+    def product(self, record: ProductRecord) -> None:
+        self.add("product", record.external_id)
+        if record.sku:
+            self.skus.add(record.sku.strip())
 
 
 # Upserters for record types defined in other CRM modules (sales, invoices,
-# payments): ``register_upserter(SaleRecord, upsert_sale)``.
+# payments): ``register_upserter(SaleRecord, upsert_sale, keys=sale_keys)``;
+# ``keys`` tells ``Ingestor.prefetch`` what such a record will look up.
 Upserter = Callable[["Ingestor", Any], Upserted]
+KeyFinder = Callable[[Any, Keys], None]
 _UPSERTERS: dict[type, Upserter] = {}
+_KEY_FINDERS: dict[type, KeyFinder] = {}
 
 
-def register_upserter(record_type: type, fn: Upserter) -> None:
+def register_upserter(
+    record_type: type, fn: Upserter, keys: KeyFinder | None = None
+) -> None:
     _UPSERTERS[record_type] = fn
+    if keys is not None:
+        _KEY_FINDERS[record_type] = keys
 
 
 class Ingestor:
     """Upserts for one company and (optionally) one integration."""
 
+    _deferred: dict[type, list[dict[str, Any]]] | None
+
     def upsert(self, record: Any) -> Upserted:
-        """Dispatch on the record's type (customers, products, or registered)."""
+        """Dispatch on the record's type (customers, products, or registered).
+
+        Customers and products also record ``customer.created`` /
+        ``product.updated`` style events in the same unit of work; registered
+        upserters emit their own.
+        """
         if isinstance(record, CustomerRecord):
-            return self.upsert_customer(record)
+            return self._emitted("customer", self.upsert_customer(record))
         if isinstance(record, ProductRecord):
-            return self.upsert_product(record)
+            return self._emitted("product", self.upsert_product(record))
         fn = _UPSERTERS.get(type(record))
         if fn is None:
             raise TypeError(f"no upserter registered for {type(record).__name__}")
         return fn(self, record)
+
+    def prefetch(self, records: Iterable[Any]) -> None:
+        """Load, in a few queries, every row upserting ``records`` will look
+        up (external ids, customers by phone and email, products by SKU).
+        Optional: without it each lookup asks its own query."""
+        keys = Keys()
+        for record in records:
+            if isinstance(record, CustomerRecord):
+                keys.customer(record)
+            elif isinstance(record, ProductRecord):
+                keys.product(record)
+            elif type(record) in _KEY_FINDERS:
+                _KEY_FINDERS[type(record)](record, keys)
+        linked: dict[str, list[uuid.UUID]] = {}
+        if self.integration_id:
+            for entity, ids in keys.external.items():
+                links = self.external.preload(self.integration_id, entity, ids)
+                linked[entity] = [link.entity_id for link in links]
+        # Customers we know by external id need no phone or email lookup.
+        phones: set[str] = set()
+        emails: set[str] = set()
+        for record in keys.customers:
+            if self._linked("customer", record.external_id):
+                continue
+            region = self.company.country
+            for raw in (record.phone, *record.extra_phones):
+                phone = normalise_phone(raw, region)
+                if phone:
+                    phones.add(phone)
+            for raw in (record.email, *record.extra_emails):
+                email = clean_email(raw)
+                if email:
+                    emails.add(email)
+        self.customers.preload(
+            ids=linked.get("customer", ()), phones=phones, emails=emails
+        )
+        self.products.preload(ids=linked.get("product", ()), skus=keys.skus)
+
+    def _linked(self, entity: str, external_id: str | None) -> bool:
+        if not (external_id and self.integration_id):
+            return False
+        return self.external.find(self.integration_id, entity, external_id) is not None
+
+    def forget(self) -> None:
+        """Drop remembered lookups (call after a rolled-back savepoint)."""
+        self.external.forget()
+        self.customers.forget()
+        self.products.forget()
+
+    # deferred inserts ------------------------------------------------------
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Within the block, upserters may ``defer`` the inserts of brand-new
+        rows; they are written together, in one statement per table, when
+        the block ends. Outside a block every write goes through the ORM."""
+        self._deferred = {}
+        try:
+            yield
+            self.write_deferred()
+        finally:
+            self._deferred = None
+
+    def defer(self, model: type, values: dict[str, Any], key: Any = None) -> bool:
+        """Queue an insert; False when not batching (then write it now).
+        ``key`` names what the row is, so ``is_deferred`` can tell."""
+        if self._deferred is None:
+            return False
+        self._deferred.setdefault(model, []).append(values)
+        if key is not None:
+            self._deferred_keys.add(key)
+        return True
+
+    def is_deferred(self, key: Any) -> bool:
+        return key in self._deferred_keys
+
+    @property
+    def batching(self) -> bool:
+        return self._deferred is not None
+
+    def write_deferred(self) -> None:
+        """Write queued inserts now (after the ORM's own pending rows, which
+        they may refer to); lookups are asked afresh afterwards."""
+        if not self._deferred:
+            return
+        self.session.flush()
+        connection = self.session.connection()
+        for model, rows in self._deferred.items():
+            connection.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+        self._deferred.clear()
+        self._deferred_keys.clear()
+        self.external.forget()
+
+    def _emitted(self, entity: str, result: Upserted) -> Upserted:
+        if result.outcome is not Outcome.UNCHANGED:
+            events.emit(
+                self.session,
+                self.company.id,
+                f"{entity}.{result.outcome.value}",
+                entity=entity,
+                entity_id=result.id,
+                data={"source": self.source} if self.source else {},
+            )
+        return result
+
+    def stale_link(
+        self, entity: str, external_id: str | None, updated_at: datetime | None
+    ) -> Link | None:
+        """The link when the provider already gave us a newer version of this
+        record (an out-of-order or retried delivery, promise W9), else None.
+        The same version again is applied again, harmlessly: providers stamp
+        in whole seconds, so two changes in one second look alike."""
+        if not (external_id and updated_at and self.integration_id):
+            return None
+        link = self.external.find(self.integration_id, entity, external_id)
+        if link is None or link.source_updated_at is None:
+            return None
+        return link if updated_at < link.source_updated_at else None
 
     def __init__(
         self,
@@ -110,6 +232,8 @@ class Ingestor:
         self.customers = CustomerRepository(session, company.id)
         self.products = ProductRepository(session, company.id)
         self.external = ExternalIdRepository(session, company.id)
+        self._deferred = None
+        self._deferred_keys: set[Any] = set()
 
     # customers -----------------------------------------------------------
     def match_customer(self, record: CustomerRecord) -> Customer | None:
@@ -132,6 +256,9 @@ class Ingestor:
         return None
 
     def upsert_customer(self, record: CustomerRecord) -> Upserted:
+        stale = self.stale_link("customer", record.external_id, record.updated_at)
+        if stale is not None:
+            return Upserted(stale.entity_id, Outcome.UNCHANGED)
         phone = normalise_phone(record.phone, self.company.country)
         email = clean_email(record.email)
         values: dict[str, Any] = {
@@ -174,7 +301,7 @@ class Ingestor:
                 values.pop("phone")  # a second number becomes an extra one
             if existing.email and email and existing.email != email:
                 values.pop("email")
-            changed = _apply(customer, values)
+            changed = apply_values(customer, values)
             phones = _merge(customer.phones, [phone], extra_phones)
             emails = _merge(customer.emails, [email], extra_emails)
             if phones != customer.phones:
@@ -182,11 +309,15 @@ class Ingestor:
             if emails != customer.emails:
                 customer.emails, changed = emails, True
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+        self.customers.remember(customer)
         self._link("customer", record.external_id, customer.id, record)
         return Upserted(customer.id, outcome)
 
     # products ------------------------------------------------------------
     def upsert_product(self, record: ProductRecord) -> Upserted:
+        stale = self.stale_link("product", record.external_id, record.updated_at)
+        if stale is not None:
+            return Upserted(stale.entity_id, Outcome.UNCHANGED)
         existing: Product | None = None
         if record.external_id and self.integration_id:
             link = self.external.find(
@@ -225,10 +356,11 @@ class Ingestor:
             product = existing
             if sku and existing.sku and existing.sku != sku:
                 values.pop("sku")
-            changed = _apply(
+            changed = apply_values(
                 product, {k: v for k, v in values.items() if v is not None}
             )
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+        self.products.remember(product)
         self._link("product", record.external_id, product.id, record)
         return Upserted(product.id, outcome)
 
@@ -252,7 +384,8 @@ def clean_email(value: str | None) -> str | None:
     return email if "@" in email and "." in email.split("@")[-1] else None
 
 
-def _apply(row: Any, values: dict[str, Any]) -> bool:
+def apply_values(row: Any, values: dict[str, Any]) -> bool:
+    """Set each value that differs; True when anything changed."""
     changed = False
     for key, value in values.items():
         if getattr(row, key) != value:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
 from copcca.errors import InvalidInput
 
 
+@lru_cache(maxsize=512)
 def minor_digits(currency: str) -> int:
     """Digits after the decimal point (KES 2, UGX 0)."""
     return int(get_currency_precision(currency.upper()))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -10,7 +12,12 @@ def normalise_phone(raw: str | None, region: str = "KE") -> str | None:
     """E.164, or ``None`` when the text is not a possible phone number."""
     if raw is None:
         return None
-    text = str(raw).strip()
+    return _normalise(str(raw), region)
+
+
+@lru_cache(maxsize=65536)  # parsing is slow and syncs see each number often
+def _normalise(raw: str, region: str) -> str | None:
+    text = raw.strip()
     if not text:
         return None
     digits = "".join(ch for ch in text if ch.isdigit())

@@ -40,3 +40,45 @@ class ProductRecord:
     description: str | None = None
     active: bool = True
     updated_at: datetime | None = None
+
+
+@dataclass
+class SaleLineRecord:
+    """One line of a sale. ``product_external_id`` names the provider's
+    product (a Shopify variant, a WooCommerce product); ``None`` when the
+    product was deleted in the shop: the line keeps its name and price."""
+
+    external_id: str | None
+    name: str
+    quantity: int
+    unit_price_minor: int
+    total_minor: int
+    sku: str | None = None
+    product_external_id: str | None = None
+    refunded_quantity: int = 0
+
+
+@dataclass
+class SaleRecord:
+    """An order from a shop or till, as the provider last described it.
+
+    Refunds and cancellations arrive as a newer version of the same record
+    (same ``external_id``) with a changed ``status``, ``refunded_minor`` and
+    line ``refunded_quantity``: the sale changes, it is never duplicated.
+    """
+
+    external_id: str
+    currency: str
+    total_minor: int
+    sold_at: datetime
+    number: str | None = None
+    status: str = "completed"
+    subtotal_minor: int = 0
+    discount_minor: int = 0
+    tax_minor: int = 0
+    refunded_minor: int = 0
+    channel: str | None = None
+    note: str | None = None
+    customer: CustomerRecord | None = None
+    lines: list[SaleLineRecord] = field(default_factory=list)
+    updated_at: datetime | None = None

@@ -3,15 +3,16 @@ with secrets masked; secrets are sealed by the vault and never returned."""
 
 from __future__ import annotations
 
-import secrets as pysecrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from copcca.connectors.registry import Category, ProviderInfo, get_provider
+from copcca.db.base import utcnow
 from copcca.errors import Conflict, InvalidInput
 from copcca.integrations import credentials
 from copcca.integrations.repository import IntegrationRepository
@@ -19,8 +20,16 @@ from copcca.models.integrations import Frequency, Integration, IntegrationStatus
 from copcca.security import audit
 from copcca.security.principal import SENSITIVE_CATEGORIES, Principal
 from copcca.security.vault import Vault
+from copcca.sync.outcome import next_sync
+from copcca.webhooks.inbound import tokens
 
-CALLBACK_PROVIDERS = frozenset({"mpesa", "airtel_money", "tigo_pesa"})
+# Capabilities that mean the provider calls us: such a connection gets an
+# unguessable receiving address, /hooks/{provider}/{company hex}.{random}.
+RECEIVING_CAPABILITIES = frozenset({"webhooks", "callbacks"})
+
+
+def receives_calls(info: ProviderInfo) -> bool:
+    return bool(RECEIVING_CAPABILITIES & set(info.capabilities))
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,11 @@ class NewIntegration:
     name: str | None = None
     frequency: str = Frequency.HOURLY.value
     streams: list[str] | None = None
+    # True when the credentials were just checked live with the provider.
+    checked: bool = False
+    # False while the connect wizard is still asking what to sync; the
+    # wizard's last step starts the first sync itself.
+    schedule: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,18 +128,26 @@ def connect(
     name = _unique_name(repo, new.name or info.name, None)
     config = credentials.validate_config(info.config_model, new.credentials)
     secret_values, plain = credentials.split(config)
+    frequency = _check_frequency(new.frequency)
     integration = Integration(
         id=uuid.uuid4(),
         provider=info.key,
         name=name,
         category=info.category.value,
-        status=IntegrationStatus.SAVED.value,
+        status=(
+            IntegrationStatus.CONNECTED if new.checked else IntegrationStatus.SAVED
+        ).value,
         config=plain,
         streams=_check_streams(info, new.streams),
-        frequency=_check_frequency(new.frequency),
+        frequency=frequency,
         connected_by=actor.user_id,
         callback_token=(
-            pysecrets.token_urlsafe(24) if info.key in CALLBACK_PROVIDERS else None
+            tokens.new_token(actor.company_id) if receives_calls(info) else None
+        ),
+        next_sync_at=(
+            utcnow()
+            if new.schedule and info.available and frequency != Frequency.MANUAL
+            else None
         ),
     )
     repo.add(integration)
@@ -159,6 +181,7 @@ def change(
         integration.name = _unique_name(repo, patch.name, integration.id)
     if patch.frequency is not None:
         integration.frequency = _check_frequency(patch.frequency)
+        integration.next_sync_at = _rescheduled(integration)
     if patch.streams is not None:
         integration.streams = _check_streams(info, patch.streams)
     if patch.paused is True:
@@ -191,6 +214,15 @@ def change(
         after=after,
     )
     return integration
+
+
+def _rescheduled(integration: Integration) -> datetime | None:
+    """The next sync under a new frequency, counted from the last one."""
+    if integration.frequency == Frequency.MANUAL:
+        return None
+    if integration.last_sync_at is None:
+        return integration.next_sync_at
+    return next_sync(integration.frequency, integration.last_sync_at)
 
 
 def disconnect(session: Session, actor: Principal, integration_id: uuid.UUID) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES = ("copcca.jobs.heartbeat", "copcca.imports.tasks")
+JOB_MODULES = (
+    "copcca.jobs.heartbeat",
+    "copcca.sync.tasks",
+    "copcca.webhooks.inbound.tasks",
+    "copcca.sandbox.tasks",
+    "copcca.imports.tasks",
+)
 
 
 def load_all() -> None:

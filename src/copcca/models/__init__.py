@@ -29,6 +29,7 @@ from copcca.models.integrations import (
     SyncState,
     WebhookInbox,
 )
+from copcca.models.sync import SyncRun, SyncSkip
 from copcca.models.system import VaultCheck, WorkerHeartbeat
 from copcca.models.tenancy import (
     ApiKey,
@@ -69,6 +70,8 @@ __all__ = [
     "SaleLine",
     "SyncLog",
     "SyncRule",
+    "SyncRun",
+    "SyncSkip",
     "SyncState",
     "User",
     "VaultCheck",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -78,6 +79,18 @@ def page_session(
 PageSession = Annotated[Session, Depends(page_session, scope="function")]
 
 
+def page_read_session(
+    runtime: RuntimeDep, principal: PagePrincipal
+) -> Iterator[Session]:
+    with runtime.db.transaction(
+        principal.company_id, user_id=principal.user_id, write=False
+    ) as session:
+        yield session
+
+
+ReadPageSession = Annotated[Session, Depends(page_read_session, scope="function")]
+
+
 @dataclass
 class Page:
     request: Request
@@ -116,6 +129,16 @@ class Page:
         with i18n.use_locale(self.locale):
             return i18n.gettext(message)
 
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A separate, short writing unit of work, committed on exit. Pages
+        that call a provider read with ``ReadPageDep`` and write here, so no
+        provider call runs while the database is locked for writing."""
+        with self.runtime.db.transaction(
+            self.principal.company_id, user_id=self.principal.user_id
+        ) as session:
+            yield session
+
 
 def redirect(
     url: str, flash: str | None = None, *, locale: str = "en"
@@ -149,6 +172,23 @@ def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+def get_read_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PagePrincipal,
+    session: ReadPageSession,
+) -> Page:
+    company = session.get(Company, principal.company_id)
+    if company is None:
+        raise NotFound("This business no longer exists.")
+    return Page(request, principal, session, company, runtime)
+
+
+# Like PageDep, but its session never takes the write lock; write through
+# ``page.write()``.
+ReadPageDep = Annotated[Page, Depends(get_read_page)]
 
 
 def anon_csrf_token(request: Request) -> str:

@@ -13,7 +13,18 @@ from copcca.api.v1 import (
     stats,
     sync_logs,
 )
+from copcca.api.v1 import sync as sync_api
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unsafe_input)])
-for module in (providers, integrations, imports, sync_logs, stats, api_keys, audit, me):
+for module in (
+    providers,
+    integrations,
+    imports,
+    sync_logs,
+    stats,
+    api_keys,
+    audit,
+    me,
+    sync_api,
+):
     router.include_router(module.router)

@@ -11,8 +11,12 @@ from copcca.web.routes import (
     overview,
     sections,
     settings,
+    wizard,
 )
+from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
 for module in (auth, overview, connect, imports, logs, sections, developers, settings):
     router.include_router(module.router)
+router.include_router(wizard.router)
+router.include_router(hooks.router)
