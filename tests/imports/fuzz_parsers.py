@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from copcca.errors import CopccaError
@@ -95,6 +95,7 @@ def fuzz_csv(rows: list[list[str]], delimiter: str, encoding: str) -> None:
     st.integers(min_value=0, max_value=len(XLSX) - 1),
     st.binary(min_size=1, max_size=64),
 )
+@example(offset=4331, patch=b"\x00\x00\x00\x00")  # an entry with no name
 def fuzz_xlsx_bytes(offset: int, patch: bytes) -> None:
     _read(XLSX[:offset] + patch + XLSX[offset + len(patch) :])
 

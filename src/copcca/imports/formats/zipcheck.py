@@ -54,7 +54,16 @@ def check_archive(path: Path, limits: Limits) -> ArchiveReport:
             f"This spreadsheet archive is damaged or has been tampered with ({exc}).",
             fix="Open it in Excel or LibreOffice, save it again and upload it.",
         ) from exc
-    except (EOFError, OSError, NotImplementedError, ValueError, struct.error) as exc:
+    except (
+        EOFError,
+        OSError,
+        NotImplementedError,
+        ValueError,
+        struct.error,
+        IndexError,
+        KeyError,
+        OverflowError,
+    ) as exc:
         raise NotATable(
             "This spreadsheet cannot be opened.",
             fix="Open it in Excel or LibreOffice, save it again and upload it.",
