@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -122,6 +123,53 @@ def worker(
     tasks.load_all()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     run_worker(threads, periodic=scheduler)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    into: Annotated[str, typer.Option("--into", help="customers, products, ...")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing")
+    ] = False,
+    company: Annotated[str | None, typer.Option(help="Company name or id")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Sheet of a workbook")] = None,
+    country: Annotated[str | None, typer.Option(help="Country of local phones")] = None,
+    date_order: Annotated[str | None, typer.Option(help="DMY, MDY or YMD")] = None,
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="'Column heading=field'")
+    ] = None,
+    on: Annotated[
+        list[str] | None,
+        typer.Option("--on", help="'problem=choice', e.g. bad_phone=without"),
+    ] = None,
+) -> None:
+    """Import a CSV, Excel or OpenDocument file into the CRM."""
+    from rich.console import Console
+
+    from copcca.errors import CopccaError
+    from copcca.imports import console as flow
+
+    runtime = _runtime()
+    out = Console()
+    try:
+        job = flow.run(
+            runtime,
+            out,
+            file,
+            into,
+            company=company,
+            dry_run=dry_run,
+            sheet=sheet,
+            country=country,
+            date_order=date_order,
+            mapping=map_ or [],
+            on_problem=on or [],
+        )
+    except CopccaError as exc:
+        flow.fail(out, exc)
+        raise typer.Exit(code=1) from exc
+    flow.report(out, job, dry_run)
 
 
 @app.command()

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     api_page_size: int = 50
     worker_threads: int = 2
     demo: bool = False
+    # Import Center limits (promise F1) and batch size.
+    import_max_bytes: int = 100_000_000
+    import_max_rows: int = 1_000_000
+    import_max_columns: int = 200
+    import_max_cell_chars: int = 10_000
+    import_max_unzipped_bytes: int = 400_000_000
+    import_batch_rows: int = 5_000
+    import_throttle_ms: int = Field(
+        default=0, description="Pause between import batches (eases a shared server)."
+    )
+    import_stale_after_s: int = 120
+    google_sheets_url: str = "https://docs.google.com"
     # Our public Shopify app (Partner dashboard), for the OAuth install flow.
     shopify_client_id: str | None = None
     shopify_client_secret: SecretStr | None = None

@@ -41,6 +41,11 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
     headers = bearer(token)
     shop = client.post("/api/v1/integrations", json=SHOPIFY, headers=headers).json()
     mpesa = client.post("/api/v1/integrations", json=MPESA, headers=headers).json()
+    imported = client.post(
+        "/api/v1/imports/paste",
+        json={"rows": "Name,Phone\nAmina,0712345678\n"},
+        headers=headers,
+    ).json()
     with runtime.db.transaction(a.company_id) as session:
         log = start_log(
             session,
@@ -78,6 +83,8 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
         "run_id": run_id,
         "key_id": key_id,
         "membership_id": membership_id,
+        "import_id": imported["id"],
+        "job_id": imported["id"],
     }
     all_ids = set(ids.values()) | {mpesa["id"], str(a.company_id), str(a.user_id)}
     all_ids |= {i.replace("-", "") for i in all_ids}
@@ -97,7 +104,7 @@ def page_routes(app: object) -> list[tuple[str, set[str]]]:
     return found
 
 
-NOT_IDS = {"provider", "key", "code", "locale"}
+NOT_IDS = {"provider", "key", "code", "locale", "target", "fmt"}
 
 
 def _fill(path: str, seeded: Seeded) -> str | None:

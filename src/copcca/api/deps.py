@@ -118,7 +118,10 @@ async def reject_unsafe_input(request: Request) -> None:
         raise InvalidInput("The query contains a NUL character.", fix="Remove it.")
     if "\x00" in request.url.path:
         raise InvalidInput("The address contains a NUL character.", fix="Remove it.")
-    if request.method not in SAFE_METHODS:
+    # File uploads (multipart) are binary by nature and may be large: they
+    # are streamed to disk and checked by their own reader, never read here.
+    is_upload = request.headers.get("content-type", "").startswith("multipart/")
+    if request.method not in SAFE_METHODS and not is_upload:
         body = await request.body()
         if b"\\u0000" in body or b"\x00" in body:
             raise InvalidInput(

@@ -9,6 +9,7 @@ JOB_MODULES = (
     "copcca.sync.tasks",
     "copcca.webhooks.inbound.tasks",
     "copcca.sandbox.tasks",
+    "copcca.imports.tasks",
 )
 
 

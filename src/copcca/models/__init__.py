@@ -13,6 +13,12 @@ from copcca.models.crm import (
     Sale,
     SaleLine,
 )
+from copcca.models.import_rows import (
+    ImportChange,
+    ImportFileChunk,
+    ImportLink,
+    ImportProblem,
+)
 from copcca.models.imports import ImportJob
 from copcca.models.integrations import (
     DeduplicationRule,
@@ -45,7 +51,11 @@ __all__ = [
     "DeduplicationRule",
     "Event",
     "ExternalId",
+    "ImportChange",
+    "ImportFileChunk",
     "ImportJob",
+    "ImportLink",
+    "ImportProblem",
     "Integration",
     "IntegrationMapping",
     "IntegrationWebhook",

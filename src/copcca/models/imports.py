@@ -45,3 +45,16 @@ class ImportJob(IdMixin, TenantOwned, Timestamps, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     undone_at: Mapped[datetime | None]
+    # What the first look found (format, encoding, columns, sample, notices),
+    # problem counts and the plan of the last check.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The mapping's memory key: a hash of the header row (see imports.mapping).
+    source_key: Mapped[str | None] = mapped_column(String(64))
+    # Who is running the job now, and when it last reported (resume, J7).
+    runner: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None]
+    sync_log_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The last file row a committed batch covered, and how many batches did.
+    checkpoint_row: Mapped[int] = mapped_column(Integer, default=0)
+    batches_done: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)

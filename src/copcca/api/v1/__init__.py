@@ -3,13 +3,23 @@
 from fastapi import APIRouter, Depends
 
 from copcca.api.deps import reject_unsafe_input
-from copcca.api.v1 import api_keys, audit, integrations, me, providers, stats, sync_logs
+from copcca.api.v1 import (
+    api_keys,
+    audit,
+    imports,
+    integrations,
+    me,
+    providers,
+    stats,
+    sync_logs,
+)
 from copcca.api.v1 import sync as sync_api
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unsafe_input)])
 for module in (
     providers,
     integrations,
+    imports,
     sync_logs,
     stats,
     api_keys,

@@ -6,6 +6,7 @@ from copcca.web.routes import (
     auth,
     connect,
     developers,
+    imports,
     logs,
     overview,
     sections,
@@ -15,7 +16,7 @@ from copcca.web.routes import (
 from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, connect, logs, sections, developers, settings):
+for module in (auth, overview, connect, imports, logs, sections, developers, settings):
     router.include_router(module.router)
 router.include_router(wizard.router)
 router.include_router(hooks.router)

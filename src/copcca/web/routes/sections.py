@@ -1,4 +1,4 @@
-"""Import Center, Mapping & Rules and Insights Center.
+"""Mapping & Rules and Insights Center (the Import Center is in imports.py).
 
 Their engines arrive with their own issues; until then each shows its real
 state (counts of what exists) and the next step, never made-up data.
@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from copcca.models.crm import Customer, Invoice, Payment, Product, Sale
-from copcca.models.imports import ImportJob
 from copcca.models.integrations import DeduplicationRule, IntegrationMapping, SyncRule
 from copcca.web.deps import PageDep
 
@@ -27,17 +26,6 @@ def _count(page: PageDep, model: type) -> int:
         )
     )
     return int(page.session.scalar(stmt) or 0)
-
-
-@router.get("/import")
-def import_center(page: PageDep) -> HTMLResponse:
-    jobs = page.session.scalars(
-        select(ImportJob)
-        .where(ImportJob.company_id == page.principal.company_id)
-        .order_by(ImportJob.created_at.desc())
-        .limit(20)
-    ).all()
-    return page.render("sections/import.html", section="import", jobs=jobs)
 
 
 @router.get("/rules")

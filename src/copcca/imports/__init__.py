@@ -1,0 +1,1 @@
+"""Import Center: files, Google Sheets and pasted rows into the CRM."""
