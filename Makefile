@@ -4,6 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Tests run on every core (the suite is database- and browser-bound);
+# override with `make test PYTEST_ARGS=` for a single process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint fmt bench migrate i18n clean
