@@ -275,3 +275,8 @@ def register(key: str, connector: type[Any]) -> None:
     """Attach a working client to a catalogue entry."""
     info = get_provider(key)
     _PROVIDERS[key] = ProviderInfo(**{**info.__dict__, "connector": connector})
+
+
+from copcca.connectors.mpesa.connector import MpesaConnector  # noqa: E402
+
+register("mpesa", MpesaConnector)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES = ("copcca.jobs.heartbeat",)
+JOB_MODULES = ("copcca.jobs.heartbeat", "copcca.payments.tasks")
 
 
 def load_all() -> None:

@@ -23,6 +23,7 @@ from copcca.models.integrations import (
     SyncState,
     WebhookInbox,
 )
+from copcca.models.payments import PaymentRefund, PaymentRequest
 from copcca.models.system import VaultCheck, WorkerHeartbeat
 from copcca.models.tenancy import (
     ApiKey,
@@ -54,6 +55,8 @@ __all__ = [
     "Message",
     "Payment",
     "PaymentAllocation",
+    "PaymentRefund",
+    "PaymentRequest",
     "Product",
     "Sale",
     "SaleLine",
