@@ -113,6 +113,7 @@ class DarajaEmulator:
     registered: dict[str, dict[str, str]] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     throttle_remaining: int = 0
+    answer_delay: float = 0.0  # seconds before any API answer (timeouts)
     counts: dict[str, int] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -147,8 +148,10 @@ class DarajaEmulator:
     def _count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 
-    def _gate(self, request: Request) -> JSONResponse | None:
+    async def _gate(self, request: Request) -> JSONResponse | None:
         """Throttling first (as Daraja's gateway does), then the token."""
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         if self.throttle_remaining > 0:
             self.throttle_remaining -= 1
             self._count("throttled")
@@ -228,7 +231,7 @@ class DarajaEmulator:
         )
 
     async def stk_push(self, request: Request) -> JSONResponse:
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -320,7 +323,7 @@ class DarajaEmulator:
         return {"Body": {"stkCallback": callback}}
 
     async def stk_query(self, request: Request) -> JSONResponse:
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -345,7 +348,7 @@ class DarajaEmulator:
 
     # C2B -------------------------------------------------------------------
     async def register_url(self, request: Request) -> JSONResponse:
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -384,7 +387,7 @@ class DarajaEmulator:
 
     async def simulate(self, request: Request) -> JSONResponse:
         """Sandbox C2B: validation (when registered), then confirmation."""
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -462,7 +465,7 @@ class DarajaEmulator:
         )
 
     async def transaction_status(self, request: Request) -> JSONResponse:
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -540,7 +543,7 @@ class DarajaEmulator:
         return {"Result": result}
 
     async def account_balance(self, request: Request) -> JSONResponse:
-        gate = self._gate(request)
+        gate = await self._gate(request)
         if gate is not None:
             return gate
         data = await self._body(request)
@@ -590,6 +593,8 @@ class DarajaEmulator:
                 self.results = str(data["results"])
             if isinstance(data.get("callback_delay"), int | float):
                 self.callback_delay = float(data["callback_delay"])
+            if isinstance(data.get("answer_delay"), int | float):
+                self.answer_delay = float(data["answer_delay"])
             if isinstance(data.get("throttle"), int):
                 self.throttle_remaining = int(data["throttle"])
             if data.get("expire_tokens"):
