@@ -25,6 +25,8 @@ from copcca.db.session import normalise_url
 from copcca.jobs.queue import configure_queue
 from copcca.runtime import Runtime, build_runtime, set_runtime
 
+pytest_plugins = ["tests.connectors.fixtures"]
+
 PG_URL = os.environ.get("COPCCA_TEST_PG_URL")
 TEST_KEY = "ktest:" + base64.b64encode(b"k" * 32).decode()
 APP_ROLE = "copcca_app"

@@ -1,7 +1,7 @@
 """payments: pending requests and quarantine, refunds, suggestion rank
 
 Revision ID: 0004_payments
-Revises: 0001
+Revises: 0002_sync
 Create Date: 2026-12-04 16:30:50.511154
 """
 
@@ -15,7 +15,8 @@ from copcca.config import get_settings
 from copcca.db import rls
 
 revision: str = "0004_payments"
-down_revision: str | None = "0001"
+# Chained after the sync engine merged into this branch; the lead re-chains.
+down_revision: str | None = "0002_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

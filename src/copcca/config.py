@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     session_days: int = 14
     default_locale: str = "en"
     max_webhook_bytes: int = 1_000_000
+    webhook_max_attempts: int = 5
+    sync_max_attempts: int = Field(
+        default=5, description="Tries of one sync before it ends failed (J5)."
+    )
+    sync_retry_base_seconds: float = 60.0
+    sync_retry_max_seconds: float = 1800.0
+    sync_lease_seconds: int = Field(
+        default=600,
+        description="A running sync not heard from for this long is resumed "
+        "by another worker.",
+    )
     api_page_size: int = 50
     worker_threads: int = 2
     demo: bool = False

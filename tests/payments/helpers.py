@@ -97,7 +97,7 @@ def deliver(
         company = session.get(Company, tenant.company_id)
         assert integration is not None
         assert company is not None
-    with payment_context(runtime.vault, integration, company) as ctx:
+    with payment_context(runtime, integration, company) as ctx:
         records = [r for e in events for r in connector.apply_webhook(ctx, e)]
     with runtime.db.transaction(tenant.company_id) as session:
         company = session.get(Company, tenant.company_id)

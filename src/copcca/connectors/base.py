@@ -13,17 +13,61 @@ from __future__ import annotations
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
+
+from copcca.connectors.errors import WebhookRejected
+
+
+class SecretSaver(Protocol):
+    """Seal changed secrets (e.g. a rotated refresh token) in their own
+    committed transaction, before the caller uses them (S5).
+
+    ``expires_at``: when access ends unless the shop owner reconnects (not a
+    routine hourly access-token expiry); the Overview turns orange 7 days
+    before it.
+    """
+
+    def __call__(
+        self, secrets: dict[str, str], *, expires_at: datetime | None = None
+    ) -> None: ...
+
+
+class SecretRefresher(Protocol):
+    """Refresh a rotating token once per connection, across threads and
+    processes (S5).
+
+    Under a lock on the integration row it re-reads the stored secrets; if
+    ``needed(secrets)`` is still true it calls ``refresh(secrets)``, which
+    returns the new secrets, and seals them in the same committed
+    transaction before ``ctx.config`` sees them. A caller that lost the race
+    just picks up the token the winner stored.
+    """
+
+    def __call__(
+        self,
+        needed: Callable[[dict[str, str]], bool],
+        refresh: Callable[[dict[str, str]], dict[str, str]],
+    ) -> None: ...
+
+
+@dataclass
+class Traffic:
+    """What the context's HTTP client saw, for the sync log and health."""
+
+    requests: int = 0
+    throttled: int = 0  # 429 answers
+    server_errors: int = 0  # 5xx answers
 
 
 @dataclass
 class ConnectorContext:
-    """Everything a connector may use. Built by the engine per run."""
+    """Everything a connector may use. Built by the engine per run
+    (``copcca.sync.context.open_context``)."""
 
     company_id: uuid.UUID
     integration_id: uuid.UUID | None
@@ -34,7 +78,15 @@ class ConnectorContext:
     region: str = "KE"  # the company's country, for phone numbers
     currency: str = "KES"
     # Persist changed secrets (rotated OAuth tokens) before they are used (S5).
-    save_secrets: Callable[[dict[str, str]], None] | None = None
+    # ``None`` while checking credentials that are not stored yet.
+    save_secrets: SecretSaver | None = None
+    refresh_secrets: SecretRefresher | None = None
+    traffic: Traffic = field(default_factory=Traffic)
+
+    @property
+    def connection_key(self) -> str:
+        """Names this connection for per-connection limits (J8)."""
+        return str(self.integration_id or f"unsaved:{self.company_id}")
 
 
 @dataclass(frozen=True)
@@ -103,20 +155,92 @@ class InboundEvent:
     external_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ConnectionRevoked:
+    """Returned by ``apply_webhook`` when the provider says our access ended
+    (e.g. Shopify ``app/uninstalled``): the integration is marked "needs
+    reconnect" with ``message`` shown to the shop owner."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class WebhookAck:
+    """What the hub answers a stored delivery with (after the commit)."""
+
+    status: int = 200
+    body: bytes = b'{"received":true}'
+    media_type: str = "application/json"
+
+
 class WebhookReceiver(ABC):
-    """Verify over the raw bytes (constant time), then parse."""
+    """Receives ``POST /hooks/{provider}/{token}`` (design.md §8).
+
+    The hub refuses oversized bodies, finds the integration by the token,
+    calls :meth:`verify_webhook` over the raw bytes, :meth:`parse_webhook`,
+    stores each event once in ``webhook_inbox`` and answers
+    :meth:`webhook_ack` after the commit. A job later calls
+    :meth:`apply_webhook` per stored event and upserts the records it
+    returns with ``Ingestor.upsert`` (one sync log row per batch).
+    """
+
+    #: Event types :meth:`apply_webhook` understands; others are stored as
+    #: ``ignored`` and acknowledged (W10). ``None``: every type.
+    known_event_types: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def verify_webhook(
         self, config: Mapping[str, Any], body: bytes, headers: Mapping[str, str]
     ) -> None:
-        """Raise ``WebhookRejected`` unless the delivery is authentic."""
+        """Raise ``WebhookRejected`` unless the delivery is authentic.
+
+        Compare signatures with ``hmac.compare_digest`` (W2). A provider's
+        unsigned handshake (WooCommerce's ``webhook_id=N`` ping) may be
+        accepted here when the body is exactly that; parse it to ``[]``.
+        """
 
     @abstractmethod
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str]
     ) -> list[InboundEvent]:
-        """Events in a verified delivery (unknown types are still returned)."""
+        """Events in a verified delivery (unknown types are still returned).
+
+        Raise ``ValueError`` (or ``DataError``) for a body that cannot be
+        read: it is kept as a failed inbox row and acknowledged.
+        """
+
+    @abstractmethod
+    def apply_webhook(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
+        """CRM records for one stored event (the engine upserts them).
+
+        Return ``[]`` to ignore it (e.g. a stale delivery, W9) and a
+        :class:`ConnectionRevoked` to mark the integration for reconnecting.
+        Raise ``DataError`` for an unusable event (failed, with a sample),
+        a retryable ``ProviderError`` to try again later, ``AuthError`` to
+        wait for a reconnect. Never touch the database here.
+        """
+
+    def handles(self, event_type: str) -> bool:
+        """Whether :meth:`apply_webhook` knows this event type."""
+        known = self.known_event_types
+        return known is None or event_type in known
+
+    def webhook_handshake(
+        self, config: Mapping[str, Any], params: Mapping[str, str]
+    ) -> str:
+        """Answer a provider's GET verification (e.g. WhatsApp
+        ``hub.challenge``): return the plain-text body, or raise
+        ``WebhookRejected``."""
+        raise WebhookRejected("this system has no GET handshake")
+
+    def webhook_ack(self, events: Sequence[InboundEvent]) -> WebhookAck:
+        """The answer to a stored delivery (M-Pesa wants its own JSON)."""
+        return WebhookAck()
+
+    def allowed_sources(self, config: Mapping[str, Any]) -> Sequence[str] | None:
+        """IP networks (CIDR) a delivery may come from, or ``None`` for any.
+        For unsigned rails with an optional allowlist (design.md §8)."""
+        return None
 
 
 class Writer(ABC):

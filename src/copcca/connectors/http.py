@@ -5,7 +5,10 @@
   provider hook for payload codes, e.g. Daraja's throttling on HTTP 500).
 - Retryable errors (429, 5xx, timeouts) are retried with capped exponential
   backoff and full jitter; ``Retry-After`` (seconds or an HTTP-date) wins.
-- A token bucket limits the request rate per connection (J8).
+  Requests that are not idempotent (POST, PATCH) are retried only when the
+  provider cannot have acted on them: a 429, or a connection never made.
+- A token bucket limits the request rate per connection (J8); a
+  ``Retry-After`` pauses every request of that connection, not just one.
 - Logs carry method, host, path and status only: no query strings, headers
   or bodies, where credentials travel.
 """
@@ -16,8 +19,9 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -112,16 +116,24 @@ def classify(
     )
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0  # longer waits end the run; the next run resumes
+    jitter: Callable[[float, float], float] = field(default=random.uniform, repr=False)
+
+    def cap(self, attempt: int) -> float:
+        """The longest wait before retry number ``attempt`` (1-based)."""
+        return float(min(self.max_delay, self.base_delay * 2**attempt))
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+        return self.jitter(0, self.cap(attempt))
 
 
 class RateLimiter:
@@ -141,24 +153,62 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._last = clock()
+        self._paused_until = 0.0
         self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of this connection for ``seconds`` (Retry-After)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     def acquire(self) -> float:
         """Take a token, sleeping if none is free. Returns the time slept."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(
-                self.burst, self._tokens + (now - self._last) * self.rate
-            )
-            self._last = now
+            start = max(now, self._paused_until)
+            if start > self._last:
+                elapsed = start - self._last
+                self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+                self._last = start
             if self._tokens >= 1:
                 self._tokens -= 1
-                return 0.0
-            wait = (1 - self._tokens) / self.rate
-            self._tokens = 0.0
-            self._last = now + wait
-        self._sleep(wait)
-        return wait
+                ready = start
+            else:
+                # Reserve the next slot so concurrent callers queue behind it.
+                ready = self._last + (1 - self._tokens) / self.rate
+                self._tokens = 0.0
+                self._last = ready
+            wait = ready - now
+        if wait > 0:
+            self._sleep(wait)
+            return wait
+        return 0.0
+
+
+_limiters: weakref.WeakValueDictionary[str, RateLimiter] = weakref.WeakValueDictionary()
+_limiters_lock = threading.Lock()
+
+
+def connection_limiter(
+    key: str,
+    rate: float,
+    burst: int = 1,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RateLimiter:
+    """The one limiter of a connection in this process (J8).
+
+    ``key`` names the connection (``ConnectorContext.connection_key``), so a
+    sync, a webhook follow-up and a preview of the same shop share one
+    budget, while two shops never slow each other down.
+    """
+    with _limiters_lock:
+        limiter = _limiters.get(key)
+        if limiter is None or limiter.rate != rate or limiter.burst != burst:
+            limiter = RateLimiter(rate, burst, clock=clock, sleep=sleep)
+            _limiters[key] = limiter
+        return limiter
 
 
 class ProviderHttp:
@@ -183,45 +233,97 @@ class ProviderHttp:
         self.attempts = 0  # total requests sent, for logs and tests
         self.waited = 0.0  # seconds spent waiting on limits and backoff
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send with the retry rules above; raise a typed ``ProviderError``.
+
+        ``idempotent`` defaults from the method; pass ``True`` for a POST the
+        provider de-duplicates (e.g. one carrying an idempotency key).
+        """
+        safe = (
+            method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        )
         last: ProviderError | None = None
         for attempt in range(1, self.retry.max_attempts + 1):
             if self.limiter is not None:
                 self.waited += self.limiter.acquire()
-            error, response = self._send(method, url, **kwargs)
+            error, response, sent = self._send(method, url, **kwargs)
             if error is None:
                 assert response is not None
                 return response
             last = error
-            if not error.retryable or attempt == self.retry.max_attempts:
+            if not self._may_retry(error, sent, safe, attempt):
                 break
             wait = error.retry_after
             if wait is None:
                 wait = self.retry.backoff(attempt)
             if wait > self.retry.max_retry_after:
                 break
-            self.waited += wait
-            self.sleep(wait)
+            self._wait(error, wait)
         assert last is not None
         raise last
 
+    def _may_retry(
+        self, error: ProviderError, sent: bool, safe: bool, attempt: int
+    ) -> bool:
+        if not error.retryable or attempt >= self.retry.max_attempts:
+            return False
+        # A refused (429) or never-sent request did nothing at the provider.
+        return safe or isinstance(error, RateLimited) or not sent
+
+    def _wait(self, error: ProviderError, wait: float) -> None:
+        if self.limiter is not None and isinstance(error, RateLimited):
+            # The whole connection waits, not only this request (J8); the
+            # next ``acquire`` sleeps and counts the time.
+            self.limiter.pause(wait)
+            return
+        self.waited += wait
+        self.sleep(wait)
+
     def _send(
         self, method: str, url: str, **kwargs: Any
-    ) -> tuple[ProviderError | None, httpx.Response | None]:
+    ) -> tuple[ProviderError | None, httpx.Response | None, bool]:
+        """(error, response, whether the request may have reached the provider)."""
         self.attempts += 1
         started = time.perf_counter()
         try:
             response = self.client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            return TransientError(
-                f"{self.provider} did not answer in time.",
-                fix="Nothing to do: we retry automatically.",
-            ), None
+        except httpx.ConnectError as exc:
+            self._log_failure(method, url, exc)
+            return (
+                TransientError(
+                    f"Could not reach {self.provider}.",
+                    fix="Check the address, or wait: we retry automatically.",
+                ),
+                None,
+                False,
+            )
+        except httpx.TimeoutException as exc:
+            self._log_failure(method, url, exc)
+            return (
+                TransientError(
+                    f"{self.provider} did not answer in time.",
+                    fix="Nothing to do: we retry automatically.",
+                ),
+                None,
+                not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout),
+            )
         except httpx.TransportError as exc:
-            return TransientError(
-                f"Could not reach {self.provider} ({type(exc).__name__}).",
-                fix="Check the address, or wait: we retry automatically.",
-            ), None
+            self._log_failure(method, url, exc)
+            return (
+                TransientError(
+                    f"The connection to {self.provider} broke ({type(exc).__name__}).",
+                    fix="Nothing to do: we retry automatically.",
+                ),
+                None,
+                True,
+            )
         request = response.request
         log.info(
             "%s %s %s%s -> %s in %.0f ms",
@@ -235,7 +337,18 @@ class ProviderHttp:
         error = self.classifier(response) if self.classifier else None
         if error is None:
             error = classify(response, self.provider)
-        return error, None if error else response
+        return error, None if error else response, True
+
+    def _log_failure(self, method: str, url: str, exc: Exception) -> None:
+        target = self.client.base_url.join(url) if url else self.client.base_url
+        log.warning(
+            "%s %s %s%s failed: %s",
+            self.provider,
+            method,
+            target.host,
+            target.path,
+            type(exc).__name__,
+        )
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

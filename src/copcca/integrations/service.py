@@ -3,7 +3,6 @@ with secrets masked; secrets are sealed by the vault and never returned."""
 
 from __future__ import annotations
 
-import secrets as pysecrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from copcca.connectors.registry import Category, ProviderInfo, get_provider
+from copcca.db.base import utcnow
 from copcca.errors import Conflict, InvalidInput
 from copcca.integrations import credentials
 from copcca.integrations.repository import IntegrationRepository
@@ -19,8 +19,15 @@ from copcca.models.integrations import Frequency, Integration, IntegrationStatus
 from copcca.security import audit
 from copcca.security.principal import SENSITIVE_CATEGORIES, Principal
 from copcca.security.vault import Vault
+from copcca.webhooks.inbound import tokens
 
-CALLBACK_PROVIDERS = frozenset({"mpesa", "airtel_money", "tigo_pesa"})
+# Capabilities that mean the provider calls us: such a connection gets an
+# unguessable receiving address, /hooks/{provider}/{company hex}.{random}.
+RECEIVING_CAPABILITIES = frozenset({"webhooks", "callbacks"})
+
+
+def receives_calls(info: ProviderInfo) -> bool:
+    return bool(RECEIVING_CAPABILITIES & set(info.capabilities))
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,11 @@ class NewIntegration:
     name: str | None = None
     frequency: str = Frequency.HOURLY.value
     streams: list[str] | None = None
+    # True when the credentials were just checked live with the provider.
+    checked: bool = False
+    # False while the connect wizard is still asking what to sync; the
+    # wizard's last step starts the first sync itself.
+    schedule: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,18 +126,26 @@ def connect(
     name = _unique_name(repo, new.name or info.name, None)
     config = credentials.validate_config(info.config_model, new.credentials)
     secret_values, plain = credentials.split(config)
+    frequency = _check_frequency(new.frequency)
     integration = Integration(
         id=uuid.uuid4(),
         provider=info.key,
         name=name,
         category=info.category.value,
-        status=IntegrationStatus.SAVED.value,
+        status=(
+            IntegrationStatus.CONNECTED if new.checked else IntegrationStatus.SAVED
+        ).value,
         config=plain,
         streams=_check_streams(info, new.streams),
-        frequency=_check_frequency(new.frequency),
+        frequency=frequency,
         connected_by=actor.user_id,
         callback_token=(
-            pysecrets.token_urlsafe(24) if info.key in CALLBACK_PROVIDERS else None
+            tokens.new_token(actor.company_id) if receives_calls(info) else None
+        ),
+        next_sync_at=(
+            utcnow()
+            if new.schedule and info.available and frequency != Frequency.MANUAL
+            else None
         ),
     )
     repo.add(integration)

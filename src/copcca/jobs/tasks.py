@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-JOB_MODULES = ("copcca.jobs.heartbeat", "copcca.payments.tasks")
+JOB_MODULES = (
+    "copcca.jobs.heartbeat",
+    "copcca.sync.tasks",
+    "copcca.webhooks.inbound.tasks",
+    "copcca.payments.tasks",
+)
 
 
 def load_all() -> None:

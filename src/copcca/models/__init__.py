@@ -24,6 +24,7 @@ from copcca.models.integrations import (
     WebhookInbox,
 )
 from copcca.models.payments import PaymentRefund, PaymentRequest
+from copcca.models.sync import SyncRun, SyncSkip
 from copcca.models.system import VaultCheck, WorkerHeartbeat
 from copcca.models.tenancy import (
     ApiKey,
@@ -62,6 +63,8 @@ __all__ = [
     "SaleLine",
     "SyncLog",
     "SyncRule",
+    "SyncRun",
+    "SyncSkip",
     "SyncState",
     "User",
     "VaultCheck",

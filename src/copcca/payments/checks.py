@@ -130,7 +130,7 @@ def _ask(
         return _Asked(None, None)
     try:
         rail = rail_for(integration.provider)
-        with payment_context(runtime.vault, integration, company) as ctx:
+        with payment_context(runtime, integration, company) as ctx:
             return _Asked(rail.status(ctx, facts), None)
     except ProviderError as exc:
         log.info("status check failed: %s %s", integration.provider, exc.kind)

@@ -65,7 +65,7 @@ def _call(
     runtime: Runtime, integration: Integration, company: Company, action: Any
 ) -> tuple[Any, ProviderError | None]:
     try:
-        with payment_context(runtime.vault, integration, company) as ctx:
+        with payment_context(runtime, integration, company) as ctx:
             return action(ctx), None
     except ProviderError as exc:
         return None, exc
@@ -117,7 +117,7 @@ def _rotate_if_refused(
     random token that happens to contain one is replaced before registering."""
     if not urls.forbidden_word(integration.callback_token or ""):
         return integration
-    from copcca.payments.tokens import new_callback_token
+    from copcca.webhooks.inbound.tokens import new_token as new_callback_token
 
     with runtime.db.transaction(actor.company_id, user_id=actor.user_id) as session:
         live = IntegrationRepository(session, actor.company_id).get_or_404(

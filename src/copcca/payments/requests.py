@@ -192,7 +192,7 @@ def _send(
         assert integration is not None
         assert company is not None
     try:
-        with payment_context(runtime.vault, integration, company) as ctx:
+        with payment_context(runtime, integration, company) as ctx:
             return rail_for(integration.provider).push(ctx, order)
     except CopccaError as exc:  # the stored credentials cannot be opened
         raise ProviderError(exc.message, fix=exc.fix) from exc

@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from copcca.security.signatures import constant_time_equal
+
 SANDBOX_SHORTCODE = "174379"
 # The public Daraja sandbox passkey (providers.md §0.2).
 SANDBOX_PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
@@ -208,10 +210,8 @@ class DarajaEmulator:
             raw = base64.b64decode(auth.removeprefix("Basic ").strip()).decode()
         except (binascii.Error, UnicodeDecodeError):
             raw = ""
-        if (
-            not auth.startswith("Basic ")
-            or raw != f"{self.consumer_key}:{self.consumer_secret}"
-        ):
+        expected = f"{self.consumer_key}:{self.consumer_secret}"
+        if not auth.startswith("Basic ") or not constant_time_equal(expected, raw):
             return _error(400, "400.008.01", "Invalid Authentication passed")
         token = secrets.token_urlsafe(21)
         self.tokens[token] = True

@@ -22,14 +22,13 @@ from copcca.connectors.mpesa.client import (
     DarajaSettings,
     classify_daraja,
 )
-from copcca.connectors.mpesa.webhooks import ACCEPTED, CONFIRMED, MpesaReceiver
+from copcca.connectors.mpesa.webhooks import MpesaReceiver
 from copcca.payments.evidence import NoticeEvidence, PushEvidence, ResultEvidence
 from copcca.payments.rails import (
     Confirmed,
     PaymentRail,
     PushAck,
     PushOrder,
-    Reply,
     RequestFacts,
     StatusAnswer,
     Verdict,
@@ -137,10 +136,6 @@ class MpesaConnector(Connector, PaymentRail, MpesaReceiver):
         )
 
     # webhooks: phase 1 of processing, outside any transaction ----------
-    def webhook_reply(self, events: list[InboundEvent]) -> Reply:
-        kinds = {e.type for e in events}
-        return CONFIRMED if "mpesa.c2b_confirmation" in kinds else ACCEPTED
-
     def apply_webhook(self, ctx: ConnectorContext, event: InboundEvent) -> list[Any]:
         """Evidence for the payments intake; an STK callback is checked with
         STK Query here (a C2B confirmation is checked by a job, which knows

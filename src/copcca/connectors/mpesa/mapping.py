@@ -21,6 +21,7 @@ from copcca.connectors.errors import DataError
 from copcca.crm.money import to_minor_exact
 from copcca.crm.phones import normalise_phone
 from copcca.errors import InvalidInput
+from copcca.security.signatures import constant_time_equal
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 CURRENCY = "KES"
@@ -85,7 +86,9 @@ def phone_matches(reported: str | None, e164: str | None) -> bool:
     digits = msisdn(e164)
     text = reported.strip()
     if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return hashlib.sha256(digits.encode()).hexdigest() == text.lower()
+        return constant_time_equal(
+            hashlib.sha256(digits.encode()).hexdigest(), text.lower()
+        )
     if text.startswith("0"):
         text = "254" + text[1:]
     pattern = "".join(

@@ -5,14 +5,18 @@ expects (providers.md §1.3-1.6)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from copcca.connectors.base import InboundEvent, WebhookReceiver
+from copcca.connectors.base import InboundEvent, WebhookAck, WebhookReceiver
 from copcca.connectors.errors import DataError
 from copcca.connectors.mpesa import mapping
 from copcca.payments.rails import Reply
 from copcca.security.signatures import sha256_hex
+
+log = logging.getLogger("copcca.connectors.mpesa")
 
 # The callback kinds, the last part of each URL we give Daraja.
 STK = "stk"
@@ -112,10 +116,28 @@ class MpesaReceiver(WebhookReceiver):
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str]
     ) -> list[InboundEvent]:
-        return [event_for(kind_of(body, headers), body)]
+        try:
+            return [event_for(kind_of(body, headers), body)]
+        except DataError as exc:
+            log.warning(
+                "M-Pesa callback refused: %s (%d bytes)", exc.message, len(body)
+            )
+            raise
 
     def allowed_sources(self, config: Mapping[str, Any]) -> list[str] | None:
         return allowed_networks(config)
 
-    def handles(self, event_type: str) -> bool:
-        return event_type in EVENT_TYPES
+    def webhook_ack(self, events: Sequence[InboundEvent]) -> WebhookAck:
+        """Daraja's own JSON: "Success" to a C2B confirmation, "Accepted"
+        to the rest; a body we could not read is refused."""
+        if not events:
+            reply = MALFORMED
+        elif any(e.type == "mpesa.c2b_confirmation" for e in events):
+            reply = CONFIRMED
+        else:
+            reply = ACCEPTED
+        return ack_of(reply)
+
+
+def ack_of(reply: Reply) -> WebhookAck:
+    return WebhookAck(reply.status, json.dumps(reply.body).encode())

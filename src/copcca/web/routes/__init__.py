@@ -11,7 +11,8 @@ from copcca.web.routes import (
     sections,
     settings,
 )
+from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, connect, logs, sections, developers, settings):
+for module in (auth, overview, connect, logs, sections, developers, settings, hooks):
     router.include_router(module.router)

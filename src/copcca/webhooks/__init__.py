@@ -1,0 +1,1 @@
+"""Webhooks in (the inbox) and out (Standard Webhooks delivery)."""
