@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from copcca.payments import routes as payment_hooks
 from copcca.web.routes import (
     auth,
     connect,
@@ -14,5 +15,15 @@ from copcca.web.routes import (
 from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, connect, logs, sections, developers, settings, hooks):
+for module in (
+    auth,
+    overview,
+    connect,
+    logs,
+    sections,
+    developers,
+    settings,
+    hooks,
+    payment_hooks,
+):
     router.include_router(module.router)
