@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from copcca.main import create_app
 from copcca.runtime import Runtime
 from copcca.sandbox.mpesa import DarajaEmulator
-from copcca.sandbox.server import serve_in_thread
+from copcca.sandbox.server import free_port, serve_in_thread
 from tests.helpers import Tenant, make_company
 from tests.payments.helpers import CAPTURE, connect_mpesa
 
@@ -38,3 +39,13 @@ def shop(runtime: Runtime, daraja: Daraja) -> Shop:
     tenant = make_company(runtime, "Duka la Amina")
     integration_id = connect_mpesa(runtime, tenant, daraja.url)
     return Shop(tenant, integration_id)
+
+
+@pytest.fixture
+def hub(runtime: Runtime) -> Iterator[str]:
+    """The hub itself on a loopback port, so emulators call it over HTTP."""
+    port = free_port()
+    runtime.settings.base_url = f"http://127.0.0.1:{port}"
+    app = create_app(runtime.settings, runtime=runtime)
+    with serve_in_thread(app, port=port) as url:
+        yield url

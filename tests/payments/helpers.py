@@ -152,3 +152,23 @@ def count(runtime: Runtime, tenant: Tenant, model: Any, *where: Any) -> int:
             .where(model.company_id == tenant.company_id, *where)
         )
         return int(session.scalar(stmt) or 0)
+
+
+def connect(
+    runtime: Runtime, tenant: Tenant, provider: str, credentials: dict[str, Any]
+) -> uuid.UUID:
+    with runtime.db.transaction(tenant.company_id) as session:
+        row = service.connect(
+            session,
+            tenant.principal,
+            runtime.vault,
+            service.NewIntegration(provider=provider, credentials=credentials),
+        )
+        return row.id
+
+
+def hook_url(runtime: Runtime, tenant: Tenant, integration_id: uuid.UUID) -> str:
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        row = session.get(Integration, integration_id)
+        assert row is not None
+        return f"{runtime.settings.base_url}/hooks/{row.provider}/{row.callback_token}"

@@ -161,6 +161,12 @@ class TigoPesaConfig(ProviderConfig):
         pattern=r"^[A-Za-z0-9]{1,20}$",
         description="The short code Tigo put in front of your reference numbers.",
     )
+    hold_for_review: bool = Field(
+        default=False,
+        title="Let me confirm every Tigo payment",
+        description="Tigo has no way to double-check a payment, so you may "
+        "prefer to confirm each one against your Tigo statement.",
+    )
     allowed_ips: str | None = Field(
         default=None,
         title="Only accept callbacks from",

@@ -97,8 +97,8 @@ class PaymentRail(ABC):
     """Implemented by each payment provider's connector."""
 
     @abstractmethod
-    def currency(self, config: dict[str, Any]) -> str:
-        """The currency this connection receives."""
+    def currency(self, config: dict[str, Any]) -> str | None:
+        """The currency this connection receives (None: several)."""
 
     @abstractmethod
     def push(self, ctx: ConnectorContext, order: PushOrder) -> PushAck:

@@ -115,7 +115,7 @@ def _prepare(
                 f"Invoice {invoice.number} is {invoice.status.replace('_', ' ')}.",
                 fix="Only open invoices can be paid.",
             )
-        currency = rail.currency(integration.config or {})
+        currency = rail.currency(integration.config or {}) or invoice.currency
         if currency != invoice.currency:
             raise InvalidInput(
                 f"{get_provider(integration.provider).name} takes {currency}; "
@@ -140,7 +140,8 @@ def _prepare(
             raise InvalidInput(
                 "Enter the customer's phone number, e.g. 0712 345 678.", field="phone"
             )
-        reference = f"{SENDING_PREFIX}{uuid.uuid4().hex}"
+        key = uuid.uuid4().hex
+        reference = f"{SENDING_PREFIX}{key}"
         row = PaymentRequestRepository(session, actor.company_id).add(
             PaymentRequest(
                 id=uuid.uuid4(),
@@ -172,7 +173,7 @@ def _prepare(
             after={"integration": integration.name, "amount_minor": amount},
         )
         order = PushOrder(
-            reference=reference,
+            reference=key,
             account_reference=row.account_reference or invoice.number,
             phone=phone,
             amount_minor=amount,

@@ -75,6 +75,10 @@ def mismatch(
             and request.receipt != confirmed.receipt
         ):
             return "conflicting_claim"
+        mine = normalise_reference(request.account_reference)
+        theirs = normalise_reference(confirmed.account_reference)
+        if mine and theirs and mine != theirs:
+            return "conflicting_claim"
         hint = str((request.claimed or {}).get("phone_hint") or "")
         if hint and confirmed.phone and not phone_matches(hint, confirmed.phone):
             return "phone_mismatch"
@@ -245,6 +249,7 @@ def _record(request: PaymentRequest, confirmed: Confirmed) -> PaymentRecord:
         payer_phone=confirmed.phone or request.phone,
         payer_name=confirmed.payer_name,
         account_reference=confirmed.account_reference or request.account_reference,
+        method=str((request.claimed or {}).get("method") or "mobile_money"),
         raw={**(confirmed.raw or {}), "phone_hint": hint or None},
     )
 
