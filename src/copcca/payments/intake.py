@@ -319,7 +319,7 @@ def _quarantine_claim(
 ) -> None:
     """Keep a callback that contradicts our request apart from it, so the
     request itself stays open for the status check to settle."""
-    row = _new_row(
+    row = new_request_row(
         session,
         company,
         request.integration_id,
@@ -336,7 +336,7 @@ def _quarantine_claim(
 
 def _orphan(ingest: Ingestor, evidence: PushEvidence) -> Upserted:
     """A callback for a request we never made (or never stored): quarantined."""
-    row = _new_row(
+    row = new_request_row(
         ingest.session,
         ingest.company,
         ingest.integration_id,
@@ -374,7 +374,7 @@ def adopt_orphan(
     schedule_check(session, company.id, request.id)
 
 
-def _new_row(
+def new_request_row(
     session: Session,
     company: Company,
     integration_id: uuid.UUID | None,
@@ -435,7 +435,7 @@ def apply_notice(ingest: Ingestor, evidence: NoticeEvidence) -> Upserted:
             _duplicate_notice(session, company, existing)
             return Upserted(existing.id, Outcome.UNCHANGED)
         reference = f"{evidence.receipt}~{evidence.delivery[-8:]}"
-    row = _new_row(
+    row = new_request_row(
         session,
         company,
         ingest.integration_id,
