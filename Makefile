@@ -47,7 +47,7 @@ bench: $(VENV)/.installed-dev ## Run the benchmarks in bench/ (ratios against a 
 	$(BIN)/python -m bench
 
 i18n: $(VENV)/.installed-dev ## Extract UI strings and update the en/sw/fr catalogs
-	$(BIN)/pybabel extract -F babel.cfg -o src/copcca/web/i18n/messages.pot src/copcca
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -k _ -k gettext -k ngettext:1,2 -o src/copcca/web/i18n/messages.pot src/copcca
 	$(BIN)/pybabel update -i src/copcca/web/i18n/messages.pot -d src/copcca/web/i18n --no-fuzzy-matching
 
 clean: ## Remove the virtualenv and caches (keeps ./data)

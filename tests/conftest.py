@@ -153,3 +153,20 @@ def client(app):  # type: ignore[no-untyped-def]
 
 def unique_email(prefix: str = "owner") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}@example.co.ke"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
+    """Say once, with counts, which tests were skipped and why."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = (
+            str(report.longrepr[-1])
+            if isinstance(report.longrepr, tuple)
+            else "skipped"
+        )
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped tests")
+        for reason, count in sorted(reasons.items()):
+            terminalreporter.write_line(f"{count:5d} skipped: {reason}")

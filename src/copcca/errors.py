@@ -72,3 +72,21 @@ class VaultError(CopccaError):
 
     status_code = 409
     code = "reconnect_required"
+
+
+def describe_validation_error(
+    err: dict[str, Any], skip: frozenset[str] = frozenset()
+) -> tuple[str, str]:
+    """(field, plain message) for one pydantic error. ``skip`` drops location
+    parts that mean nothing to a person (``body``, union tags)."""
+    parts = [str(p) for p in err.get("loc", ()) if str(p) not in skip and p != "body"]
+    kind = err.get("type", "")
+    if kind == "missing":
+        message = "This is required."
+    elif kind == "extra_forbidden":
+        message = "This field is not used here."
+    elif kind == "union_tag_invalid":
+        message = "Unknown value; see the API reference for the allowed ones."
+    else:
+        message = str(err.get("msg", "This value is not valid."))
+    return ".".join(parts), message

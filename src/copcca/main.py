@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -19,12 +20,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copcca import __version__
 from copcca.config import Settings, get_settings
-from copcca.errors import CopccaError, InvalidInput, NotFound, ServiceUnavailable
+from copcca.connectors.registry import all_providers
+from copcca.errors import (
+    CopccaError,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    describe_validation_error,
+)
 from copcca.jobs import tasks
 from copcca.jobs.queue import configure_queue
 from copcca.runtime import Runtime, build_runtime, set_runtime
 
 log = logging.getLogger("copcca")
+PROVIDER_TAGS = frozenset(p.key for p in all_providers())
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -83,13 +92,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                "message": str(e.get("msg", "not valid")),
-            }
-            for e in exc.errors()
-        ]
+        problems = []
+        for err in exc.errors():
+            field, message = describe_validation_error(dict(err), PROVIDER_TAGS)
+            problems.append({"field": field, "message": message})
         first = problems[0] if problems else {"field": "", "message": "not valid"}
         err = InvalidInput(
             f"{first['field'] or 'request'}: {first['message']}",
@@ -98,11 +104,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return _error_response(request, err)
 
+    @app.exception_handler(FastAPIHTTPException)
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return _error_response(
                 request, NotFound("There is nothing at this address.")
+            )
+        if exc.status_code == 400:
+            return _error_response(
+                request,
+                InvalidInput(
+                    "The request body could not be read.",
+                    fix="Send UTF-8 JSON matching the API reference at /api/docs.",
+                ),
             )
         err = CopccaError(str(exc.detail))
         err.status_code = exc.status_code  # type: ignore[misc]

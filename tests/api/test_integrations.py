@@ -55,19 +55,20 @@ def test_missing_credential_is_a_plain_422_and_writes_nothing(
 
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input"
-    assert response.json()["message"] == "access_token: This is required."
+    assert response.json()["message"] == "credentials.access_token: This is required."
     assert client.get("/api/v1/integrations", headers=headers).json()["items"] == []
 
 
-def test_unknown_provider_is_404(client: TestClient, runtime: Runtime) -> None:
+def test_unknown_provider_is_422(client: TestClient, runtime: Runtime) -> None:
     tenant = make_company(runtime)
     response = client.post(
         "/api/v1/integrations",
         json={"provider": "nope", "credentials": {}},
         headers=bearer(api_key_for(runtime, tenant)),
     )
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_input"
+    assert "Unknown value" in response.json()["message"]
 
 
 def test_patch_replaces_one_secret_keeps_others_and_pauses(

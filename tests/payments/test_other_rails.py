@@ -367,7 +367,7 @@ def _run(emu: Any, method: str, **kwargs: Any) -> dict[str, Any]:
 
     async def go() -> None:
         holder["value"] = getattr(emu, method)(**kwargs)
-        await asyncio.sleep(emu.callback_delay * 3 + 0.5)
+        await emu.drain()
 
     asyncio.run(go())
     return holder["value"]

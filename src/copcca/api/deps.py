@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from copcca.errors import CsrfFailed, NotAuthenticated
+from copcca.errors import CsrfFailed, InvalidInput, NotAuthenticated
 from copcca.runtime import Runtime
 from copcca.security import api_keys, sessions
 from copcca.security.principal import Principal
@@ -80,10 +80,11 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def unit_of_work(
-    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+def request_transaction(
+    request: Request, runtime: Runtime, principal: Principal
 ) -> Iterator[Session]:
-    """One request, one transaction, committed before the response is sent."""
+    """One request, one transaction for the principal's company; writes take
+    the write lock only for methods that change state."""
     write = request.method not in SAFE_METHODS
     with runtime.db.transaction(
         principal.company_id, user_id=principal.user_id, write=write
@@ -91,4 +92,45 @@ def unit_of_work(
         yield session
 
 
+def unit_of_work(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Iterator[Session]:
+    """Committed before the response is sent (``scope="function"`` below)."""
+    yield from request_transaction(request, runtime, principal)
+
+
 SessionDep = Annotated[Session, Depends(unit_of_work, scope="function")]
+
+
+async def reject_unsafe_input(request: Request) -> None:
+    """Refuse input no route accepts, before it reaches a service or the
+    database: NUL characters (PostgreSQL cannot store them) anywhere, and a
+    query parameter given twice (every parameter here takes one value)."""
+    keys = [k for k, _v in request.query_params.multi_items()]
+    if len(keys) != len(set(keys)):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise InvalidInput(
+            f"The query parameter '{repeated[0]}' is given more than once.",
+            fix="Send each query parameter once.",
+            field=repeated[0],
+        )
+    if "\x00" in request.url.query or "%00" in request.url.query:
+        raise InvalidInput("The query contains a NUL character.", fix="Remove it.")
+    if "\x00" in request.url.path:
+        raise InvalidInput("The address contains a NUL character.", fix="Remove it.")
+    if request.method not in SAFE_METHODS:
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            # An upload: FastAPI has already parsed the form (the raw stream
+            # is gone); file bytes may hold NUL legitimately, text fields not.
+            form = await request.form()
+            if any(isinstance(v, str) and "\x00" in v for _k, v in form.multi_items()):
+                raise InvalidInput(
+                    "The request contains a NUL character.",
+                    fix="Remove it and send again.",
+                )
+            return
+        body = await request.body()
+        if b"\\u0000" in body or b"\x00" in body:
+            raise InvalidInput(
+                "The request contains a NUL character.", fix="Remove it and send again."
+            )

@@ -19,4 +19,5 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody} for code in codes}
 
 
-AUTH_ERRORS = responses(401, 403)
+# Every route may answer these; 422 replaces FastAPI's default validation schema.
+AUTH_ERRORS = responses(401, 403, 422)

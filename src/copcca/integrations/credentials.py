@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from copcca.connectors.catalogue import ProviderConfig
-from copcca.errors import InvalidInput
+from copcca.errors import InvalidInput, describe_validation_error
 from copcca.models.integrations import Integration
 from copcca.security.vault import Vault, row_context
 
@@ -34,28 +34,16 @@ def validate_config(
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in err["loc"]) or "credentials",
-                "message": _plain(err),
-            }
-            for err in exc.errors(include_url=False, include_input=False)
-        ]
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            field, message = describe_validation_error(dict(err))
+            problems.append({"field": field or "credentials", "message": message})
         first = problems[0]
         raise InvalidInput(
             f"{first['field']}: {first['message']}",
             fix="Check the highlighted fields and try again.",
             problems=problems,
         ) from None
-
-
-def _plain(err: Any) -> str:
-    kind = err.get("type", "")
-    if kind == "missing":
-        return "This is required."
-    if kind == "extra_forbidden":
-        return "This field is not used by this system."
-    return str(err.get("msg", "This value is not valid."))
 
 
 def split(config: ProviderConfig) -> tuple[dict[str, str], dict[str, Any]]:

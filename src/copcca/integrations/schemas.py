@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from copcca.connectors.registry import ProviderInfo
+from copcca.connectors.registry import ProviderInfo, all_providers
 from copcca.integrations.credentials import secret_fields
-from copcca.models.integrations import Integration
+from copcca.models.integrations import Frequency, Integration
 
 
 class ConfigFieldOut(BaseModel):
@@ -124,24 +124,40 @@ class IntegrationOut(BaseModel):
         )
 
 
-class IntegrationCreate(BaseModel):
+class _CreateBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    provider: str = Field(max_length=40, examples=["shopify"])
-    name: str | None = Field(default=None, max_length=120)
-    credentials: dict[str, Any] = Field(
-        default_factory=dict,
-        description="The fields listed in the provider's config_fields.",
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    frequency: Frequency = Frequency.HOURLY
+
+
+def _create_model(info: ProviderInfo) -> type[_CreateBase]:
+    fields: dict[str, Any] = {
+        "provider": (Literal[info.key], Field(description=info.name)),
+        "credentials": (info.config_model, ...),
+        "streams": (list[Literal[info.brings]] | None, None),  # type: ignore[name-defined]
+    }
+    model: type[_CreateBase] = create_model(
+        f"{info.config_model.__name__.removesuffix('Config')}Connect",
+        __base__=_CreateBase,
+        **fields,
     )
-    frequency: str = Field(default="hourly", max_length=16)
-    streams: list[str] | None = None
+    return model
+
+
+# One body shape per provider, told apart by "provider" (a discriminated
+# union), so the API reference shows exactly which credentials each needs.
+IntegrationCreate: Any = Annotated[
+    Union[tuple(_create_model(p) for p in all_providers())],  # noqa: UP007
+    Field(discriminator="provider"),
+]
 
 
 class IntegrationPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=120)
-    frequency: str | None = Field(default=None, max_length=16)
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    frequency: Frequency | None = None
     streams: list[str] | None = None
     paused: bool | None = None
     credentials: dict[str, Any] | None = Field(

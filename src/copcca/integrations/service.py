@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from copcca.models.integrations import Frequency, Integration, IntegrationStatus
 from copcca.security import audit
 from copcca.security.principal import SENSITIVE_CATEGORIES, Principal
 from copcca.security.vault import Vault
+from copcca.sync.outcome import next_sync
 from copcca.webhooks.inbound import tokens
 
 # Capabilities that mean the provider calls us: such a connection gets an
@@ -179,6 +181,7 @@ def change(
         integration.name = _unique_name(repo, patch.name, integration.id)
     if patch.frequency is not None:
         integration.frequency = _check_frequency(patch.frequency)
+        integration.next_sync_at = _rescheduled(integration)
     if patch.streams is not None:
         integration.streams = _check_streams(info, patch.streams)
     if patch.paused is True:
@@ -211,6 +214,15 @@ def change(
         after=after,
     )
     return integration
+
+
+def _rescheduled(integration: Integration) -> datetime | None:
+    """The next sync under a new frequency, counted from the last one."""
+    if integration.frequency == Frequency.MANUAL:
+        return None
+    if integration.last_sync_at is None:
+        return integration.next_sync_at
+    return next_sync(integration.frequency, integration.last_sync_at)
 
 
 def disconnect(session: Session, actor: Principal, integration_id: uuid.UUID) -> None:

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
+
 from copcca.connectors.errors import ProviderError
 from copcca.connectors.registry import Category, get_provider
 from copcca.crm.invoices import InvoiceRepository, balance_of
@@ -40,7 +42,7 @@ FIRST_CHECK = timedelta(seconds=45)
 
 @dataclass(frozen=True)
 class PushInput:
-    integration_id: uuid.UUID
+    integration_id: uuid.UUID | None  # None: the company's only push connection
     invoice_id: uuid.UUID
     phone: str | None = None  # defaults to the invoice customer's phone
     amount_minor: int | None = None  # defaults to the invoice balance
@@ -54,11 +56,8 @@ class PushResult:
     fix: str | None = None
 
 
-def push_integrations(session: object, actor: Principal) -> list[Integration]:
+def push_integrations(session: Session, actor: Principal) -> list[Integration]:
     """Connections that can request payment from a phone."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
     rows = IntegrationRepository(session, actor.company_id).listing(
         [Category.PAYMENTS.value]
     )
@@ -85,11 +84,11 @@ def request_payment(runtime: Runtime, actor: Principal, push: PushInput) -> Push
     """Ask the customer's phone to pay an invoice. Never raises for a
     provider refusal: the result says what happened and what to do."""
     actor.require_admin("request payments")
-    request_id, order = _prepare(runtime, actor, push)
+    request_id, integration_id, order = _prepare(runtime, actor, push)
     ack: PushAck | None = None
     error: ProviderError | None = None
     try:
-        ack = _send(runtime, actor.company_id, push.integration_id, order)
+        ack = _send(runtime, actor.company_id, integration_id, order)
     except ProviderError as exc:
         error = exc
     return _record(runtime, actor.company_id, request_id, ack, error)
@@ -97,18 +96,14 @@ def request_payment(runtime: Runtime, actor: Principal, push: PushInput) -> Push
 
 def _prepare(
     runtime: Runtime, actor: Principal, push: PushInput
-) -> tuple[uuid.UUID, PushOrder]:
+) -> tuple[uuid.UUID, uuid.UUID, PushOrder]:
     with runtime.db.transaction(actor.company_id, user_id=actor.user_id) as session:
         company = session.get(Company, actor.company_id)
         assert company is not None
         invoice = InvoiceRepository(session, actor.company_id).get_or_404(
             push.invoice_id
         )
-        integration = IntegrationRepository(session, actor.company_id).get(
-            push.integration_id
-        )
-        if integration is None:
-            raise NotFound("No such payment connection.", fix="Pick one from the list.")
+        integration = _connection(session, actor, push.integration_id)
         rail = rail_for(integration.provider)
         if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID):
             raise Conflict(
@@ -181,7 +176,27 @@ def _prepare(
             description=f"Invoice {invoice.number}",
             callback_url=urls.hook_url(runtime.settings.base_url, integration),
         )
-        return row.id, order
+        return row.id, integration.id, order
+
+
+def _connection(
+    session: Session, actor: Principal, integration_id: uuid.UUID | None
+) -> Integration:
+    if integration_id is None:
+        usable = push_integrations(session, actor)
+        if len(usable) != 1:
+            raise InvalidInput(
+                "Choose which connection should ask for the payment.",
+                fix="Connect M-Pesa, Airtel Money or Tigo Pesa first."
+                if not usable
+                else "Pick one of your payment connections.",
+                field="integration_id",
+            )
+        return usable[0]
+    integration = IntegrationRepository(session, actor.company_id).get(integration_id)
+    if integration is None:
+        raise NotFound("No such payment connection.", fix="Pick one from the list.")
+    return integration
 
 
 def _send(

@@ -156,12 +156,12 @@ class ReviewQueue(BaseModel):
 
 class Confirm(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rank: int = Field(ge=1, le=3)
+    rank: int = Field(default=1, ge=1, le=3, description="1 is the best suggestion.")
 
 
 class Reassign(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    invoice_id: uuid.UUID
+    invoice_id: uuid.UUID | None = Field(default=None, description="Required.")
 
 
 class ThresholdIn(BaseModel):
@@ -217,7 +217,9 @@ class HeldList(BaseModel):
 
 class PaymentRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    integration_id: uuid.UUID
+    integration_id: uuid.UUID | None = Field(
+        default=None, description="Which connection; default: your only one that can."
+    )
     phone: str | None = Field(default=None, max_length=40)
     amount_minor: int | None = Field(default=None, gt=0, le=10**15)
 

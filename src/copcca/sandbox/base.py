@@ -38,6 +38,11 @@ class Emulator:
     def __post_init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def drain(self) -> None:
+        """Wait until every scheduled callback has been sent."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     def count(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from copcca.crm.countries import MARKETS, market
@@ -17,8 +17,15 @@ from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
 from copcca.db.session import Database
 from copcca.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from copcca.models.tenancy import Company, Invitation, Membership, Role, User
-from copcca.security import audit
+from copcca.models.tenancy import (
+    AuthSession,
+    Company,
+    Invitation,
+    Membership,
+    Role,
+    User,
+)
+from copcca.security import audit, sessions
 from copcca.security.passwords import MIN_LENGTH, hash_password, verify_password
 from copcca.security.principal import Principal
 from copcca.security.signatures import sha256_hex
@@ -321,3 +328,67 @@ def set_locale(session: Session, actor: Principal, locale: str) -> None:
     user = session.get(User, actor.user_id)
     if user is not None:
         user.locale = locale
+
+
+def start_session(
+    db: Database,
+    user: User,
+    company_id: uuid.UUID,
+    *,
+    days: int,
+    ip: str | None,
+    user_agent: str | None,
+) -> str:
+    """Open a browser session (audited) and return its cookie value."""
+    with db.transaction(company_id) as session:
+        role = session.scalar(
+            select(Membership.role).where(
+                Membership.company_id == company_id, Membership.user_id == user.id
+            )
+        )
+        cookie = sessions.create_session(
+            session,
+            user=user,
+            company_id=company_id,
+            days=days,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        audit.record(
+            session,
+            _user_principal(company_id, user, Role(role or Role.MEMBER)),
+            "auth.sign_in",
+            f"{user.email} signed in.",
+            target_type="user",
+            target_id=user.id,
+            ip=ip,
+        )
+    return cookie
+
+
+def remove_member(session: Session, actor: Principal, membership_id: uuid.UUID) -> None:
+    """Take someone out of the business; their sessions here end too."""
+    actor.require_admin("remove people")
+    members = MemberRepository(session, actor.company_id)
+    membership = members.get_or_404(membership_id)
+    if membership.user_id == actor.user_id:
+        raise InvalidInput("You cannot remove yourself.", fix="Ask another owner.")
+    if membership.role == Role.OWNER and actor.role is not Role.OWNER:
+        raise InvalidInput("Only an owner can remove an owner.")
+    user = session.get(User, membership.user_id)
+    session.execute(
+        delete(AuthSession).where(
+            AuthSession.company_id == actor.company_id,
+            AuthSession.user_id == membership.user_id,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "member.remove",
+        f"Removed {user.email if user else 'a member'} ({membership.role}).",
+        target_type="membership",
+        target_id=membership.id,
+        before={"role": membership.role, "email": user.email if user else None},
+    )
+    members.delete(membership)

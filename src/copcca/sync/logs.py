@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from copcca.db.base import utcnow
@@ -18,6 +18,7 @@ from copcca.errors import InvalidInput
 from copcca.models.integrations import SyncLog, SyncStatus
 
 PAGE_SIZE = 50
+EXPORT_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,22 @@ class SyncLogRepository(TenantRepository[SyncLog]):
     noun = "sync log"
 
     def search(self, flt: LogFilter, tz: str = "UTC") -> LogPage:
+        stmt = self.filtered(flt, tz)
+        total = self.count(stmt)
+        rows = self.all(
+            stmt.order_by(SyncLog.started_at.desc(), SyncLog.id)
+            .limit(PAGE_SIZE)
+            .offset((flt.page - 1) * PAGE_SIZE)
+        )
+        return LogPage(items=rows, total=total, page=flt.page, per_page=PAGE_SIZE)
+
+    def export(self, flt: LogFilter, tz: str = "UTC") -> Sequence[SyncLog]:
+        """Every log the filter matches (newest first, capped), for CSV."""
+        stmt = self.filtered(flt, tz).order_by(SyncLog.started_at.desc(), SyncLog.id)
+        return self.all(stmt.limit(EXPORT_LIMIT))
+
+    def filtered(self, flt: LogFilter, tz: str = "UTC") -> Select[Any]:
+        """The SELECT for a filter (dates are days in ``tz``, inclusive)."""
         flt = flt.validated()
         zone = ZoneInfo(tz)
         stmt = self.select()
@@ -82,13 +99,7 @@ class SyncLogRepository(TenantRepository[SyncLog]):
                 flt.date_to + timedelta(days=1), time.min, tzinfo=zone
             )
             stmt = stmt.where(SyncLog.started_at < end)
-        total = self.count(stmt)
-        rows = self.all(
-            stmt.order_by(SyncLog.started_at.desc(), SyncLog.id)
-            .limit(PAGE_SIZE)
-            .offset((flt.page - 1) * PAGE_SIZE)
-        )
-        return LogPage(items=rows, total=total, page=flt.page, per_page=PAGE_SIZE)
+        return stmt
 
     def recent(self, limit: int = 5) -> Sequence[SyncLog]:
         return self.all(self.select().order_by(SyncLog.started_at.desc()).limit(limit))

@@ -5,27 +5,33 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from copcca.api.deps import SAFE_METHODS, RuntimeDep
-from copcca.errors import CsrfFailed, NotAuthenticated, NotFound
+from copcca.api.deps import SAFE_METHODS, RuntimeDep, request_transaction
+from copcca.errors import CsrfFailed, InvalidInput, NotAuthenticated, NotFound
 from copcca.models.tenancy import Company
 from copcca.runtime import Runtime
 from copcca.security import sessions
 from copcca.security.principal import Principal
 from copcca.security.signatures import constant_time_equal
 from copcca.web import i18n
-from copcca.web.templating import render
+from copcca.web.templating import FLASH_COOKIE, render
 
 ANON_CSRF_COOKIE = "copcca_csrf"
-FLASH_COOKIE = "copcca_flash"
 LANG_COOKIE = "copcca_lang"
+
+
+def _reject_nul(form: Any) -> None:
+    for _key, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput("A field contains a NUL character.", fix="Remove it.")
 
 
 class LoginRequired(NotAuthenticated):
@@ -49,6 +55,7 @@ async def checked_principal(
     """Every state-changing form must echo the session's CSRF token."""
     if request.method not in SAFE_METHODS:
         form = await request.form()
+        _reject_nul(form)
         given = str(form.get("csrf_token") or "")
         if not principal.csrf_token or not constant_time_equal(
             principal.csrf_token, given
@@ -66,14 +73,22 @@ PagePrincipal = Annotated[Principal, Depends(checked_principal)]
 def page_session(
     request: Request, runtime: RuntimeDep, principal: PagePrincipal
 ) -> Iterator[Session]:
-    write = request.method not in SAFE_METHODS
+    yield from request_transaction(request, runtime, principal)
+
+
+PageSession = Annotated[Session, Depends(page_session, scope="function")]
+
+
+def page_read_session(
+    runtime: RuntimeDep, principal: PagePrincipal
+) -> Iterator[Session]:
     with runtime.db.transaction(
-        principal.company_id, user_id=principal.user_id, write=write
+        principal.company_id, user_id=principal.user_id, write=False
     ) as session:
         yield session
 
 
-PageSession = Annotated[Session, Depends(page_session, scope="function")]
+ReadPageSession = Annotated[Session, Depends(page_read_session, scope="function")]
 
 
 @dataclass
@@ -96,21 +111,16 @@ class Page:
         status_code: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        flash = self.request.cookies.get(FLASH_COOKIE)
         ctx = {
             "me": self.principal,
             "company": self.company,
             "csrf_token": self.principal.csrf_token,
             "section": section,
-            "flash": unquote(flash) if flash else None,
             **context,
         }
-        response = render(
+        return render(
             self.request, template, ctx, locale=self.locale, status_code=status_code
         )
-        if flash:
-            response.delete_cookie(FLASH_COOKIE, path="/")
-        return response
 
     def redirect(self, url: str, flash: str | None = None) -> RedirectResponse:
         return redirect(url, flash, locale=self.locale)
@@ -118,6 +128,16 @@ class Page:
     def t(self, message: str) -> str:
         with i18n.use_locale(self.locale):
             return i18n.gettext(message)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A separate, short writing unit of work, committed on exit. Pages
+        that call a provider read with ``ReadPageDep`` and write here, so no
+        provider call runs while the database is locked for writing."""
+        with self.runtime.db.transaction(
+            self.principal.company_id, user_id=self.principal.user_id
+        ) as session:
+            yield session
 
 
 def redirect(
@@ -154,6 +174,23 @@ def get_page(
 PageDep = Annotated[Page, Depends(get_page)]
 
 
+def get_read_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PagePrincipal,
+    session: ReadPageSession,
+) -> Page:
+    company = session.get(Company, principal.company_id)
+    if company is None:
+        raise NotFound("This business no longer exists.")
+    return Page(request, principal, session, company, runtime)
+
+
+# Like PageDep, but its session never takes the write lock; write through
+# ``page.write()``.
+ReadPageDep = Annotated[Page, Depends(get_read_page)]
+
+
 def anon_csrf_token(request: Request) -> str:
     """The double-submit token for forms shown before sign-in."""
     return request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -172,6 +209,7 @@ def set_anon_csrf(response: HTMLResponse, token: str, secure: bool) -> None:
 
 async def check_anon_csrf(request: Request) -> None:
     form = await request.form()
+    _reject_nul(form)
     cookie = request.cookies.get(ANON_CSRF_COOKIE)
     given = str(form.get("csrf_token") or "")
     if not cookie or not constant_time_equal(cookie, given):

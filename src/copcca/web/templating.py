@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
@@ -19,6 +20,7 @@ from copcca.db.base import utcnow
 from copcca.web import i18n
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+FLASH_COOKIE = "copcca_flash"
 BABEL_LOCALES = {"en": "en_KE", "sw": "sw_KE", "fr": "fr"}
 
 env = Environment(
@@ -76,11 +78,20 @@ def render(
     locale: str = i18n.DEFAULT_LOCALE,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Render a page in ``locale``; pages never cache (they hold private data)."""
-    ctx: dict[str, Any] = {"request": request, "lang": locale, "path": request.url.path}
+    """Render a page in ``locale``, with the one-time message of the previous
+    redirect if any. Pages never cache: they hold private data."""
+    flash = request.cookies.get(FLASH_COOKIE)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "lang": locale,
+        "path": request.url.path,
+        "flash": unquote(flash) if flash else None,
+    }
     ctx.update(context or {})
     with i18n.use_locale(locale):
         html = env.get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status_code)
     response.headers["cache-control"] = "no-store"
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
     return response

@@ -1,7 +1,8 @@
 """API version 1."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from copcca.api.deps import reject_unsafe_input
 from copcca.api.v1 import (
     api_keys,
     audit,
@@ -13,8 +14,9 @@ from copcca.api.v1 import (
     stats,
     sync_logs,
 )
+from copcca.api.v1 import sync as sync_api
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unsafe_input)])
 for module in (
     providers,
     integrations,
@@ -23,6 +25,7 @@ for module in (
     api_keys,
     audit,
     me,
+    sync_api,
     payments,
     invoices,
 ):

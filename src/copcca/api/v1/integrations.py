@@ -49,7 +49,7 @@ def list_integrations(
     responses=responses(404, 409, 422),
 )
 def create_integration(
-    body: IntegrationCreate,
+    body: IntegrationCreate,  # type: ignore[valid-type]
     session: SessionDep,
     principal: PrincipalDep,
     runtime: RuntimeDep,
@@ -61,9 +61,9 @@ def create_integration(
         runtime.vault,
         service.NewIntegration(
             provider=body.provider,
-            credentials=body.credentials,
+            credentials=body.credentials.model_dump(),
             name=body.name,
-            frequency=body.frequency,
+            frequency=body.frequency.value,
             streams=body.streams,
         ),
     )
@@ -102,7 +102,7 @@ def patch_integration(
         principal,
         runtime.vault,
         integration_id,
-        service.IntegrationChange(**body.model_dump(exclude_unset=True)),
+        service.IntegrationChange(**body.model_dump(exclude_unset=True, mode="json")),
     )
     return _out(runtime.vault, integration)
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, File, Query, UploadFile
 from copcca.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
 from copcca.crm.payments import PaymentRepository
-from copcca.errors import Conflict
+from copcca.errors import Conflict, InvalidInput, NotFound
+from copcca.integrations.repository import IntegrationRepository
 from copcca.models.tenancy import Company
 from copcca.payments import mpesa, service
 from copcca.payments.repository import PaymentRequestRepository
@@ -160,9 +161,11 @@ def reassign(
     payment_id: uuid.UUID, body: Reassign, session: SessionDep, principal: PrincipalDep
 ) -> PaymentOut:
     """Put the payment on another invoice (undoing its current match)."""
-    reconcile.reassign(
-        session, principal, _company(session, principal), payment_id, body.invoice_id
-    )
+    company = _company(session, principal)
+    PaymentRepository(session, principal.company_id).get_or_404(payment_id)
+    if body.invoice_id is None:
+        raise InvalidInput("Say which invoice: invoice_id.", field="invoice_id")
+    reconcile.reassign(session, principal, company, payment_id, body.invoice_id)
     return _out(session, principal, payment_id)
 
 
@@ -192,6 +195,14 @@ def keep_unmatched(
         session, principal, _company(session, principal), payment_id
     )
     return _out(session, principal, payment_id)
+
+
+def _mpesa_or_404(
+    session: SessionDep, principal: Principal, integration_id: uuid.UUID
+) -> None:
+    found = IntegrationRepository(session, principal.company_id).get(integration_id)
+    if found is None or found.provider != "mpesa":
+        raise NotFound("No such M-Pesa connection.", fix="Check the id.")
 
 
 # M-Pesa actions: each calls Daraja outside any transaction --------------
@@ -234,13 +245,17 @@ def statement(
     integration_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
-    file: UploadFile = File(description="The CSV the M-Pesa business portal exports."),
+    file: UploadFile | None = File(
+        default=None, description="The CSV the M-Pesa business portal exports."
+    ),
 ) -> StatementOut:
     """Import an M-Pesa statement: each payment once, matched to invoices."""
+    company = _company(session, principal)
+    _mpesa_or_404(session, principal, integration_id)
+    if file is None:
+        raise InvalidInput("Attach the statement file as 'file'.", field="file")
     data = file.file.read(5_000_001)
-    result = import_statement(
-        session, principal, _company(session, principal), integration_id, data
-    )
+    result = import_statement(session, principal, company, integration_id, data)
     return StatementOut(
         added=result.added,
         already=result.already,

@@ -6,12 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from copcca.api.deps import PrincipalDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
+from copcca.connectors.registry import all_providers
+from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import Company
+from copcca.sync import actions
+from copcca.sync.export import logs_csv
 from copcca.sync.logs import LogFilter, SyncLogRepository
 
 router = APIRouter(prefix="/sync-logs", tags=["sync logs"], responses=AUTH_ERRORS)
@@ -53,7 +57,7 @@ def list_sync_logs(
     session: SessionDep,
     principal: PrincipalDep,
     system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: str | None = Query(default=None, max_length=16),
+    status: SyncStatus | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     integration_id: uuid.UUID | None = None,
@@ -80,6 +84,84 @@ def list_sync_logs(
         per_page=result.per_page,
         pages=result.pages,
     )
+
+
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The filtered logs."},
+        **responses(422),
+    },
+)
+def export_sync_logs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    system: str | None = Query(default=None, max_length=40, description="Provider key"),
+    status: SyncStatus | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    integration_id: uuid.UUID | None = None,
+) -> Response:
+    """Every log the filters match, as CSV; cells that a spreadsheet would
+    run as a formula start with an apostrophe (F5)."""
+    company = session.get(Company, principal.company_id)
+    tz = company.timezone if company else "UTC"
+    rows = SyncLogRepository(session, principal.company_id).export(
+        LogFilter(
+            system=system,
+            status=status,
+            date_from=date_from,
+            date_to=date_to,
+            integration_id=integration_id,
+        ),
+        tz=tz,
+    )
+    body = logs_csv(rows, {p.key: p.name for p in all_providers()}, tz)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="sync-logs.csv"'},
+    )
+
+
+class RetryOut(BaseModel):
+    message: str
+    run_id: uuid.UUID | None = Field(description="The sync started, if any.")
+
+
+class SkipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int | None = Field(
+        default=None, ge=0, le=1000, description="Position in the log's errors."
+    )
+
+
+class SkipOut(BaseModel):
+    skipped: str
+
+
+@router.post("/{log_id}/retry", response_model=RetryOut, responses=responses(404, 409))
+def retry_sync_log(
+    log_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> RetryOut:
+    """Run again what this log shows failed (a sync, or a webhook batch's
+    failed events)."""
+    done = actions.retry(session, principal, log_id)
+    return RetryOut(message=done.message, run_id=done.run_id)
+
+
+@router.post(
+    "/{log_id}/skip", response_model=SkipOut, responses=responses(404, 409, 422)
+)
+def skip_sync_log_record(
+    log_id: uuid.UUID, body: SkipIn, session: SessionDep, principal: PrincipalDep
+) -> SkipOut:
+    """Leave one failed record out of future syncs (or a failed event out of
+    retries)."""
+    index = -1 if body.index is None else body.index  # a missing index is a 422
+    return SkipOut(skipped=actions.skip_record(session, principal, log_id, index))
 
 
 @router.get("/{log_id}", response_model=SyncLogOut, responses=responses(404))

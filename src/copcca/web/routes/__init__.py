@@ -9,21 +9,16 @@ from copcca.web.routes import (
     developers,
     logs,
     overview,
+    payments,
     sections,
     settings,
+    wizard,
 )
 from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
-for module in (
-    auth,
-    overview,
-    connect,
-    logs,
-    sections,
-    developers,
-    settings,
-    hooks,
-    payment_hooks,
-):
+for module in (auth, overview, connect, logs, sections, developers, settings, payments):
     router.include_router(module.router)
+router.include_router(wizard.router)
+router.include_router(hooks.router)
+router.include_router(payment_hooks.router)

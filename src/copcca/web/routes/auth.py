@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from copcca.api.deps import RuntimeDep
 from copcca.crm.countries import MARKETS
 from copcca.errors import CopccaError
+from copcca.models.tenancy import Company, User
 from copcca.security import accounts, sessions
 from copcca.security.accounts import SignUp
 from copcca.web.deps import (
@@ -59,17 +61,20 @@ def _anon_page(
 
 
 def _sign_in(
-    request: Request, runtime: RuntimeDep, user: object, company_id: object, target: str
+    request: Request,
+    runtime: RuntimeDep,
+    user: User,
+    company_id: uuid.UUID,
+    target: str,
 ) -> RedirectResponse:
-    with runtime.db.transaction(company_id) as session:  # type: ignore[arg-type]
-        cookie = sessions.create_session(
-            session,
-            user=user,  # type: ignore[arg-type]
-            company_id=company_id,  # type: ignore[arg-type]
-            days=runtime.settings.session_days,
-            ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-        )
+    cookie = accounts.start_session(
+        runtime.db,
+        user,
+        company_id,
+        days=runtime.settings.session_days,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         sessions.COOKIE_NAME,
@@ -182,8 +187,6 @@ def invite_form(code: str, request: Request, runtime: RuntimeDep) -> HTMLRespons
     company_id, token = accounts.parse_invite(code)
     with runtime.db.transaction(company_id, write=False) as session:
         invitation = accounts.find_invitation(session, company_id, token)
-        from copcca.models.tenancy import Company
-
         company = session.get(Company, company_id)
     return _anon_page(
         request,

@@ -1,5 +1,9 @@
-"""Connect Systems: the catalogue, one provider's connect form, and a
-connected system's page (pause, resume, change credentials, disconnect)."""
+"""Connect Systems: the catalogue, the connect wizard's first step (the
+credentials, checked live before anything is saved), and a connected
+system's page (sync now, check, pause, resume, reconnect, disconnect).
+
+Routes that call a provider read with ``ReadPageDep`` and write through
+``page.write()``: no provider call runs inside a writing transaction."""
 
 from __future__ import annotations
 
@@ -21,8 +25,11 @@ from copcca.integrations.credentials import open_secrets, secret_fields
 from copcca.integrations.schemas import config_fields
 from copcca.integrations.stats import health_of
 from copcca.models.integrations import Frequency
+from copcca.sync import oauth
+from copcca.sync import service as sync_service
 from copcca.sync.logs import LogFilter, SyncLogRepository
-from copcca.web.deps import PageDep
+from copcca.sync.runs import SyncRunRepository
+from copcca.web.deps import Page, PageDep, ReadPageDep
 
 router = APIRouter(prefix="/app/integrations")
 
@@ -69,30 +76,49 @@ def _form_values(form: Any, fields: list[Any]) -> dict[str, Any]:
     return values
 
 
+def _form_context(info: Any) -> dict[str, Any]:
+    fields = config_fields(info)
+    flow = oauth.flow_for(info.key) if info.available else None
+    return {
+        "info": info,
+        "fields": fields,
+        "plain_fields": [f for f in fields if not f.secret],
+        "oauth": flow is not None,
+        "wizard": info.available,
+        "frequencies": FREQUENCIES,
+        "step": 1,
+    }
+
+
 @router.get("/connect/{provider}")
 def connect_form(page: PageDep, provider: str) -> HTMLResponse:
     info = get_provider(provider)
     return page.render(
         "sections/connect_form.html",
         section="connect",
-        info=info,
-        fields=config_fields(info),
         allowed=page.principal.can_manage_category(info.category.value),
         values={},
-        frequencies=FREQUENCIES,
+        **_form_context(info),
     )
 
 
 @router.post("/connect/{provider}")
-async def connect_submit(request: Request, page: PageDep, provider: str) -> Response:
+async def connect_submit(
+    request: Request, page: ReadPageDep, provider: str
+) -> Response:
+    """Step 1: check the credentials live with the provider; only then save
+    them (sealed) and move on to choosing the data."""
     info = get_provider(provider)
+    page.principal.require_category(info.category.value)
     form = await request.form()
-    fields = config_fields(info)
-    values = _form_values(form, fields)
+    values = _form_values(form, config_fields(info))
     try:
-        with page.session.begin_nested():
+        if info.available:
+            result = sync_service.check_credentials(page.company, info.key, values)
+            sync_service.require_ok(result)
+        with page.write() as session:
             integration = service.connect(
-                page.session,
+                session,
                 page.principal,
                 page.runtime.vault,
                 service.NewIntegration(
@@ -101,27 +127,28 @@ async def connect_submit(request: Request, page: PageDep, provider: str) -> Resp
                     name=str(form.get("name") or "") or None,
                     frequency=str(form.get("frequency") or "hourly"),
                     streams=[str(s) for s in form.getlist("streams")] or None,
+                    checked=info.available,
+                    schedule=not info.available,
                 ),
             )
     except CopccaError as exc:
         if exc.status_code not in (409, 422):
             raise
-        shown = {
-            k: v
-            for k, v in values.items()
-            if k not in set(secret_fields(info.config_model))
-        }
+        secret_names = set(secret_fields(info.config_model))
         return page.render(
             "sections/connect_form.html",
             section="connect",
-            info=info,
-            fields=fields,
             allowed=True,
-            values=shown,
+            values={k: v for k, v in values.items() if k not in secret_names},
             error=exc,
             name=form.get("name"),
-            frequencies=FREQUENCIES,
             status_code=exc.status_code,
+            **_form_context(info),
+        )
+    if info.available:
+        return page.redirect(
+            f"/app/integrations/systems/{integration.id}/setup/data",
+            "Connected: we reached your system with these credentials.",
         )
     return page.redirect(
         f"/app/integrations/systems/{integration.id}",
@@ -142,6 +169,7 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
         LogFilter(integration_id=integration.id)
     )
     base = str(page.runtime.settings.base_url).rstrip("/")
+    runs = SyncRunRepository(page.session, page.principal.company_id)
     return page.render(
         "sections/system.html",
         section="connect",
@@ -153,6 +181,8 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
         logs=logs.items[:10],
         frequencies=FREQUENCIES,
         health=health_of(integration),
+        active_run=runs.running(integration.id) or runs.waiting(integration.id),
+        oauth=info.available and oauth.flow_for(info.key) is not None,
         callback_url=(
             f"{base}/hooks/{integration.provider}/{integration.callback_token}"
             if integration.callback_token
@@ -163,49 +193,102 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
 
 @router.post("/systems/{integration_id}")
 async def system_update(
-    request: Request, page: PageDep, integration_id: uuid.UUID
+    request: Request, page: ReadPageDep, integration_id: uuid.UUID
 ) -> Response:
     form = await request.form()
     action = str(form.get("action") or "")
+    here = f"/app/integrations/systems/{integration_id}"
     integration = service.get_integration(page.session, page.principal, integration_id)
     info = get_provider(integration.provider)
-    patch: service.IntegrationChange
-    if action == "pause":
-        patch, message = (
-            service.IntegrationChange(paused=True),
-            "Paused. Nothing syncs until you resume.",
-        )
-    elif action == "resume":
-        patch, message = service.IntegrationChange(paused=False), "Resumed."
-    elif action == "settings":
-        patch = service.IntegrationChange(
-            name=str(form.get("name") or integration.name),
-            frequency=str(form.get("frequency") or integration.frequency),
-            streams=[str(s) for s in form.getlist("streams")] or None,
-        )
-        message = "Settings saved."
-    elif action == "credentials":
-        patch = service.IntegrationChange(
-            credentials=_form_values(form, config_fields(info))
-        )
-        message = "Credentials replaced and stored encrypted."
-    elif action == "disconnect":
-        service.disconnect(page.session, page.principal, integration_id)
-        return page.redirect(
-            "/app/integrations/connect", "Disconnected. Your CRM records are kept."
-        )
-    else:
-        raise InvalidInput("Unknown action.")
     try:
-        with page.session.begin_nested():
+        if action in ("sync", "full_sync"):
+            return _sync_now(page, integration_id, full=action == "full_sync")
+        if action == "check":
+            result = sync_service.check_integration(
+                page.runtime.db, page.runtime.vault, page.principal, integration_id
+            )
+            return page.redirect(
+                here,
+                result.message
+                + (f" {result.fix}" if result.fix and not result.ok else ""),
+            )
+        if action == "credentials" and info.available:
+            values = _form_values(form, config_fields(info))
+            done = sync_service.reconnect(
+                page.runtime.db,
+                page.runtime.vault,
+                page.principal,
+                integration_id,
+                values,
+            )
+            if done.run is not None:
+                return page.redirect(
+                    f"{here}/runs/{done.run.id}",
+                    "Reconnected: the credentials work. Syncing again now.",
+                )
+            return page.redirect(here, "Reconnected: the credentials work.")
+        if action == "disconnect":
+            with page.write() as session:
+                service.disconnect(session, page.principal, integration_id)
+            return page.redirect(
+                "/app/integrations/connect", "Disconnected. Your CRM records are kept."
+            )
+        patch, message = _patch_for(action, form, integration, info)
+        with page.write() as session:
             service.change(
-                page.session, page.principal, page.runtime.vault, integration_id, patch
+                session, page.principal, page.runtime.vault, integration_id, patch
             )
     except CopccaError as exc:
         if exc.status_code not in (409, 422):
             raise
-        return page.redirect(f"/app/integrations/systems/{integration_id}", exc.message)
-    return page.redirect(f"/app/integrations/systems/{integration_id}", message)
+        fix = f" {exc.fix}" if exc.fix else ""
+        return page.redirect(here, exc.message + fix)
+    return page.redirect(here, message)
+
+
+def _sync_now(page: Page, integration_id: uuid.UUID, *, full: bool) -> Response:
+    with page.write() as session:
+        req = sync_service.request_sync(
+            session, page.principal, integration_id, full_resync=full
+        )
+        run_id = req.run.id
+    flash = (
+        "Sync started."
+        if req.created
+        else "A sync was already waiting; it covers this."
+    )
+    return page.redirect(
+        f"/app/integrations/systems/{integration_id}/runs/{run_id}", flash
+    )
+
+
+def _patch_for(
+    action: str, form: Any, integration: Any, info: Any
+) -> tuple[service.IntegrationChange, str]:
+    if action == "pause":
+        return (
+            service.IntegrationChange(paused=True),
+            "Paused. Nothing syncs until you resume.",
+        )
+    if action == "resume":
+        return service.IntegrationChange(paused=False), "Resumed."
+    if action == "settings":
+        return (
+            service.IntegrationChange(
+                name=str(form.get("name") or integration.name),
+                frequency=str(form.get("frequency") or integration.frequency),
+                streams=[str(s) for s in form.getlist("streams")] or None,
+            ),
+            "Settings saved.",
+        )
+    if action == "credentials":
+        return (
+            service.IntegrationChange(
+                credentials=_form_values(form, config_fields(info))
+            ),
+            "Credentials replaced and stored encrypted.",
+        )
+    raise InvalidInput("Unknown action.")
 
 
 @router.get("/systems")

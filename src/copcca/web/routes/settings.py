@@ -65,6 +65,18 @@ def change_role(
     return page.redirect("/app/settings", "Role changed.")
 
 
+@router.post("/members/{membership_id}/remove")
+def remove_member(page: PageDep, membership_id: uuid.UUID) -> Response:
+    try:
+        with page.session.begin_nested():
+            accounts.remove_member(page.session, page.principal, membership_id)
+    except CopccaError as exc:
+        if exc.status_code != 422:
+            raise
+        return page.redirect("/app/settings", exc.message)
+    return page.redirect("/app/settings", "Removed from the business.")
+
+
 @router.get("/audit")
 def audit_log(page: PageDep, p: int = 1, action: str = "") -> HTMLResponse:
     page.principal.require_admin("see the audit log")

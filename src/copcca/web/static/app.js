@@ -14,6 +14,27 @@
   document.addEventListener("focusin", function (e) {
     if (e.target.matches && e.target.matches("[data-select]")) { e.target.select(); }
   });
+  // Sync progress: refresh the numbers in place; reload once it has ended
+  // (without JavaScript the page refreshes itself through <noscript>).
+  var poll = document.querySelector("[data-poll]");
+  if (poll && window.fetch) {
+    var ended = { succeeded: 1, partial: 1, failed: 1 };
+    var tick = function () {
+      fetch(poll.getAttribute("data-poll"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (run) {
+          if (!run) { return; }
+          if (ended[run.status]) { window.location.reload(); return; }
+          ["created", "updated", "skipped", "failed", "message"].forEach(function (k) {
+            var el = document.querySelector('[data-field="' + k + '"]');
+            if (el && run[k] !== null && run[k] !== undefined) { el.textContent = run[k]; }
+          });
+          window.setTimeout(tick, 2000);
+        })
+        .catch(function () { window.setTimeout(tick, 5000); });
+    };
+    window.setTimeout(tick, 1500);
+  }
   var filter = document.querySelector("input[data-filter]");
   if (filter) {
     filter.addEventListener("input", function () {
