@@ -116,6 +116,34 @@ def worker(
     run_worker(threads, periodic=scheduler)
 
 
+@app.command()
+def sandbox(
+    provider: Annotated[
+        str, typer.Argument(help="mpesa, airtel, tigo, flutterwave or paypal")
+    ],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8100,
+    callback_url: Annotated[
+        str,
+        typer.Option(help="Where Airtel, Tigo, Flutterwave or PayPal call back"),
+    ] = "",
+) -> None:
+    """Run a provider emulator, to try the hub without real accounts."""
+    import uvicorn
+
+    from copcca.sandbox.catalog import build
+
+    try:
+        emulator = build(provider, callback_url=callback_url)
+    except LookupError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(
+        f"{provider} emulator on http://{host}:{port}/ (state: /_sandbox/control)"
+    )
+    uvicorn.run(emulator.app, host=host, port=port, log_level="info", access_log=False)
+
+
 @keys_app.command("rotate")
 def keys_rotate(
     reencrypt_only: Annotated[

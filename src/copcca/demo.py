@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from copcca.models.tenancy import User
+from copcca.payments.demo import ensure_payments_demo
 from copcca.runtime import Runtime
 from copcca.security import accounts
 
@@ -28,6 +29,7 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
         exists = session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     path = login_file(runtime)
     if exists is not None:
+        ensure_payments_demo(runtime, DEMO_EMAIL)
         return DEMO_EMAIL, _read_password(path)
     password = secrets.token_urlsafe(9)
     accounts.sign_up(
@@ -44,6 +46,7 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(f"{DEMO_EMAIL}\n{password}\n")
+    ensure_payments_demo(runtime, DEMO_EMAIL)
     return DEMO_EMAIL, password
 
 

@@ -31,6 +31,7 @@ from copcca.errors import (
 from copcca.jobs import tasks
 from copcca.jobs.queue import configure_queue
 from copcca.runtime import Runtime, build_runtime, set_runtime
+from copcca.sandbox.mount import mount_demo_sandboxes
 
 log = logging.getLogger("copcca")
 PROVIDER_TAGS = frozenset(p.key for p in all_providers())
@@ -196,6 +197,7 @@ def create_app(
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    mount_demo_sandboxes(app, settings)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -10,6 +10,7 @@ from huey import crontab
 from copcca.crm import invoices as _invoices  # noqa: F401
 from copcca.crm import payments as _payments  # noqa: F401
 from copcca.jobs.queue import huey
+from copcca.payments import demo as _demo  # noqa: F401 (the demo payments job)
 from copcca.payments import intake as _intake  # noqa: F401
 
 
