@@ -192,8 +192,10 @@ def create_app(
     install_error_handlers(app)
 
     from copcca.api.v1 import router as api_router
+    from copcca.payments.routes import install as install_payment_hooks
     from copcca.web.routes import router as web_router
 
+    install_payment_hooks(app)  # first: the busiest callback path
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -142,6 +142,7 @@ class DarajaEmulator:
                     methods=["POST"],
                 ),
                 Route("/_sandbox/control", self.control, methods=["GET", "POST"]),
+                Route("/_sandbox/transactions", self.seed, methods=["POST"]),
             ]
         )
         self._tasks: set[asyncio.Task[None]] = set()
@@ -576,6 +577,28 @@ class DarajaEmulator:
         return JSONResponse(ack)
 
     # control ---------------------------------------------------------------
+    async def seed(self, request: Request) -> JSONResponse:
+        """Record completed payments without calling anyone (a load test then
+        posts their confirmations itself): ``{"transactions": [{"receipt",
+        "amount", "msisdn", "bill_ref"}]}``."""
+        data = await self._body(request)
+        added = 0
+        for item in data.get("transactions") or []:
+            if not isinstance(item, dict) or not str(item.get("receipt", "")).isalnum():
+                continue
+            receipt = str(item["receipt"])
+            self.transactions[receipt] = Transaction(
+                receipt=receipt,
+                amount=int(item.get("amount", 1)),
+                msisdn=str(item.get("msisdn", "254708374149")),
+                bill_ref=str(item.get("bill_ref", ""))[:20],
+                shortcode=self.shortcode,
+                first_name=str(item.get("first_name") or "Customer"),
+                at=str(item.get("at") or _now_stamp()),
+            )
+            added += 1
+        return JSONResponse({"added": added, "transactions": len(self.transactions)})
+
     async def control(self, request: Request) -> JSONResponse:
         """GET: state. POST: ``{"stk", "results", "callback_delay",
         "throttle", "expire_tokens"}``."""

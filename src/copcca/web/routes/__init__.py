@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter
 
-from copcca.payments import routes as payment_hooks
 from copcca.web.routes import (
     auth,
     connect,
@@ -21,4 +20,3 @@ for module in (auth, overview, connect, logs, sections, developers, settings, pa
     router.include_router(module.router)
 router.include_router(wizard.router)
 router.include_router(hooks.router)
-router.include_router(payment_hooks.router)
