@@ -273,3 +273,50 @@ def test_malformed_callbacks_are_refused_and_kept_for_a_look(
         [row] = session.scalars(select(WebhookInbox)).all()
     assert row.status == "failed"
     assert payments(runtime, tenant) == []
+
+
+def test_c2b_confirmations_in_one_group_commit_are_each_stored_once(
+    runtime: Runtime, live: Live
+) -> None:
+    """The batching path: 60 concurrent confirmations, 20 receipts each sent
+    three times, all answered Success after their commit; 20 inbox rows."""
+    tenant = make_company(runtime)
+    integration = connect_mpesa(runtime, tenant, live.daraja)
+    token = _token(runtime, tenant, integration)
+    from copcca.sandbox.mpesa import Transaction
+
+    bodies = []
+    for n in range(20):
+        txn = Transaction(
+            f"SGRP{n:06d}",
+            100 + n,
+            "254712345678",
+            "X",
+            "174379",
+            "A",
+            "20260301120000",
+        )
+        live.emu.transactions[txn.receipt] = txn
+        bodies.append(json.dumps(live.emu.c2b_body(txn)).encode())
+
+    def post(i: int) -> httpx.Response:
+        with httpx.Client(timeout=60) as client:
+            return client.post(
+                f"{live.hub}/hooks/c2b/{token}/confirmation", content=bodies[i % 20]
+            )
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(post, range(60)))
+
+    assert {a.status_code for a in answers} == {200}
+    assert {a.text for a in answers} == {'{"ResultCode": 0, "ResultDesc": "Success"}'}
+    assert (
+        count(
+            runtime,
+            tenant,
+            WebhookInbox,
+            WebhookInbox.event_type == "mpesa.c2b_confirmation",
+        )
+        == 20
+    )
+    wait_for(lambda: len(payments(runtime, tenant)) == 20, timeout=60)
