@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +38,7 @@ class TestStore:
         self.refresh_calls = 0
         self.script: deque[Reply] = deque()  # replies for the next data calls
         self.delay = 0.0  # seconds each data call takes
+        self.on_data: Callable[[int], None] | None = None  # called with the call number
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -113,6 +114,8 @@ class TestStore:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             scripted = self.script.popleft() if self.script else None
+        if self.on_data is not None:
+            self.on_data(self.data_calls())
         try:
             if self.delay:
                 time.sleep(self.delay)

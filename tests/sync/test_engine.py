@@ -4,9 +4,12 @@ records, and what the log and the connection say afterwards."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from copcca.db.base import utcnow
 from copcca.models.crm import Customer, Product
 from copcca.models.integrations import SyncState
 from copcca.models.sync import RunStatus
@@ -166,3 +169,38 @@ def test_a_stream_not_chosen_is_not_read(runtime: Runtime, store: TestStore) -> 
     assert count(runtime, tenant, Customer) == 0
     assert count(runtime, tenant, Product) == 7
     assert all(path != "/api/customers" for _m, path, _q in store.requests)
+
+
+def test_disconnecting_during_a_sync_stops_it_cleanly(
+    runtime: Runtime, store: TestStore
+) -> None:
+    from copcca.integrations import service
+    from copcca.models.sync import SyncRun
+    from copcca.sync import runs
+    from copcca.sync.engine import execute_run
+
+    tenant = make_company(runtime)
+    iid = connect_store(runtime, tenant, store)
+    later = utcnow() + timedelta(days=1)  # queued, not run by the test queue
+    with runtime.db.transaction(tenant.company_id) as session:
+        run_id = runs.request_run(
+            session, tenant.company_id, iid, trigger="manual", at=later
+        ).run.id
+
+    def disconnect(call: int) -> None:
+        if call == 2:
+            with runtime.db.transaction(tenant.company_id) as session:
+                service.disconnect(session, tenant.principal, iid)
+
+    store.on_data = disconnect
+    with runtime.db.transaction(tenant.company_id) as session:
+        session.get(SyncRun, run_id).next_attempt_at = utcnow()
+
+    outcome = execute_run(
+        runtime.db, runtime.vault, runtime.settings, tenant.company_id, run_id
+    )
+
+    assert outcome is None
+    assert count(runtime, tenant, Customer) == 5  # page 1 only
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        assert session.scalars(select(SyncRun)).all() == []

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy.orm import Session
 
 from copcca.config import Settings
 from copcca.connectors.base import Connector, ConnectorContext, Stream
@@ -43,7 +46,7 @@ from copcca.db.base import utcnow
 from copcca.db.session import Database
 from copcca.errors import NotFound, VaultError
 from copcca.models.integrations import Integration, SyncLog, SyncStatus
-from copcca.models.sync import RunStatus
+from copcca.models.sync import RunStatus, SyncRun
 from copcca.models.tenancy import Company
 from copcca.security.vault import Vault
 from copcca.sync import outcome, runs
@@ -57,7 +60,7 @@ from copcca.sync.batch import (
 )
 from copcca.sync.context import connector_for, open_context
 from copcca.sync.faults import fault
-from copcca.sync.logs import finish_log
+from copcca.sync.logs import fail_log, finish_log
 from copcca.sync.repository import SyncSkipRepository, SyncStateRepository
 
 log = logging.getLogger("copcca.sync")
@@ -132,6 +135,15 @@ class SyncJob:
     # the run ---------------------------------------------------------------
     def run(self) -> RunStatus | None:
         try:
+            return self._run()
+        except runs.LostClaim:
+            # Another worker owns the run now (or the connection was
+            # removed); whatever we had not committed is rolled back.
+            log.warning("sync %s was taken over or removed", self.claim.run_id)
+            return None
+
+    def _run(self) -> RunStatus | None:
+        try:
             integration, company = self._prepare()
             self.name = get_provider(integration.provider).name
             connector = connector_for(integration.provider)
@@ -144,8 +156,7 @@ class SyncJob:
                 finally:
                     self.throttled = ctx.traffic.throttled
         except runs.LostClaim:
-            log.warning("sync %s was taken over by another worker", self.claim.run_id)
-            return None
+            raise
         except (AuthError, VaultError) as exc:
             return self._reconnect(exc)
         except NotFound as exc:
@@ -330,6 +341,20 @@ class SyncJob:
         }
 
     # endings ------------------------------------------------------------------
+    @contextmanager
+    def _closing(
+        self,
+    ) -> Iterator[tuple[Session, SyncRun, Integration | None, SyncLog | None]]:
+        """The run (still ours), its connection and its log, with the final
+        tallies filled in, in one transaction."""
+        with self.db.transaction(self.cid) as session:
+            run = runs.owned(session, self.claim)
+            integration = session.get(Integration, self.claim.integration_id)
+            sync_log = session.get(SyncLog, self.claim.log_id)
+            if sync_log is not None:
+                self._fill(sync_log, self.streams)
+            yield session, run, integration, sync_log
+
     def _complete(self) -> RunStatus:
         total = Batch()
         for batch in self.streams.values():
@@ -344,12 +369,8 @@ class SyncJob:
             )
         partial = bool(failed_records or self.failed_streams)
         status = RunStatus.PARTIAL if partial else RunStatus.SUCCEEDED
-        with self.db.transaction(self.cid) as session:
-            run = runs.owned(session, self.claim)
-            integration = session.get(Integration, self.claim.integration_id)
-            sync_log = session.get(SyncLog, self.claim.log_id)
+        with self._closing() as (session, run, integration, sync_log):
             if sync_log is not None:
-                self._fill(sync_log, self.streams)
                 finish_log(
                     sync_log,
                     status=SyncStatus.PARTIAL if partial else SyncStatus.SUCCESS,
@@ -390,26 +411,10 @@ class SyncJob:
         return self._end(RunStatus.FAILED, stop, reconnect=False)
 
     def _end(self, status: RunStatus, stop: Stop, *, reconnect: bool) -> RunStatus:
-        with self.db.transaction(self.cid) as session:
-            run = runs.owned(session, self.claim)
-            integration = session.get(Integration, self.claim.integration_id)
-            sync_log = session.get(SyncLog, self.claim.log_id)
+        with self._closing() as (session, run, integration, sync_log):
             if sync_log is not None:
-                self._fill(sync_log, self.streams)
-                counts = {
-                    "created": sync_log.created_count,
-                    "updated": sync_log.updated_count,
-                    "skipped": sync_log.skipped_count,
-                    "failed": sync_log.failed_count,
-                }
-                finish_log(
-                    sync_log,
-                    status=SyncStatus.FAILED,
-                    message=stop.message,
-                    fix=stop.fix,
-                    error_kind=stop.kind,
-                    errors=sync_log.errors,
-                    **counts,
+                fail_log(
+                    sync_log, message=stop.message, fix=stop.fix, error_kind=stop.kind
                 )
             runs.finish(session, run, status, stop.message)
             if integration is not None:
@@ -433,9 +438,7 @@ class SyncJob:
             )
         wait = self._delay(exc, attempt)
         at = utcnow() + timedelta(seconds=wait)
-        with self.db.transaction(self.cid) as session:
-            run = runs.owned(session, self.claim)
-            integration = session.get(Integration, self.claim.integration_id)
+        with self._closing() as (session, run, integration, sync_log):
             company = session.get(Company, self.cid)
             zone = ZoneInfo(company.timezone if company else "UTC")
             when = at.astimezone(zone).strftime("%H:%M")
@@ -444,9 +447,7 @@ class SyncJob:
                 f"(attempt {attempt + 1} of {most})."
             )
             runs.requeue(session, run, at, reason)
-            sync_log = session.get(SyncLog, self.claim.log_id)
             if sync_log is not None:
-                self._fill(sync_log, self.streams)
                 sync_log.message = reason
                 sync_log.error_kind = stop.kind
                 sync_log.fix = stop.fix

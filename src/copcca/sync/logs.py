@@ -175,3 +175,21 @@ def finish_log(
     log.error_kind, log.fix = error_kind, fix
     log.errors = list(errors or [])[:MAX_ERROR_SAMPLES]
     return log
+
+
+def fail_log(
+    log: SyncLog, *, message: str, fix: str | None, error_kind: str | None
+) -> SyncLog:
+    """Close a run's log as failed, keeping the counts and samples it reached."""
+    return finish_log(
+        log,
+        status=SyncStatus.FAILED,
+        message=message,
+        fix=fix,
+        error_kind=error_kind,
+        errors=log.errors,
+        created=log.created_count,
+        updated=log.updated_count,
+        skipped=log.skipped_count,
+        failed=log.failed_count,
+    )

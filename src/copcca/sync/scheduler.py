@@ -26,13 +26,12 @@ from copcca.models.integrations import (
     Integration,
     IntegrationStatus,
     SyncLog,
-    SyncStatus,
 )
 from copcca.models.sync import RunStatus, SyncRun
 from copcca.models.tenancy import Company
 from copcca.runtime import Runtime
 from copcca.sync import outcome, runs
-from copcca.sync.logs import finish_log
+from copcca.sync.logs import fail_log
 
 log = logging.getLogger("copcca.sync")
 
@@ -121,18 +120,7 @@ def recover_stalled(
             fix = "Press Retry. If it stops again, contact support with this log."
             runs.finish(session, run, RunStatus.FAILED, reason)
             if sync_log is not None:
-                finish_log(
-                    sync_log,
-                    status=SyncStatus.FAILED,
-                    message=reason,
-                    fix=fix,
-                    error_kind="internal",
-                    errors=sync_log.errors,
-                    created=sync_log.created_count,
-                    updated=sync_log.updated_count,
-                    skipped=sync_log.skipped_count,
-                    failed=sync_log.failed_count,
-                )
+                fail_log(sync_log, message=reason, fix=fix, error_kind="internal")
             if integration is not None:
                 outcome.mark_failed(session, integration, f"{reason} {fix}")
             continue

@@ -26,7 +26,7 @@ class ProviderProblem(CopccaError):
 
 
 class SyncIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     full: bool = Field(
         default=False,

@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from copcca.api.deps import PrincipalDep, SessionDep
 from copcca.api.errors import AUTH_ERRORS, responses
 from copcca.connectors.registry import all_providers
+from copcca.errors import InvalidInput
 from copcca.models.integrations import SyncStatus
 from copcca.models.tenancy import Company
+from copcca.security.principal import Principal
 from copcca.sync import actions
 from copcca.sync.export import logs_csv
 from copcca.sync.logs import LogFilter, SyncLogRepository
 
 router = APIRouter(prefix="/sync-logs", tags=["sync logs"], responses=AUTH_ERRORS)
+
+DAY = Query(
+    default=None,
+    pattern=r"^\d{4}-\d{2}-\d{2}$",
+    description="A day, YYYY-MM-DD, in the company's time zone (inclusive).",
+)
+
+
+def _day(value: str | None, field: str) -> date | None:
+    """A calendar day; numbers and other spellings are refused (422)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field}: '{value}' is not a day.", fix="Use YYYY-MM-DD.", field=field
+        ) from exc
 
 
 class SyncLogOut(BaseModel):
@@ -52,30 +74,41 @@ class SyncLogPage(BaseModel):
     pages: int
 
 
+def log_filter(
+    system: str | None = Query(default=None, max_length=40, description="Provider key"),
+    status: SyncStatus | None = None,
+    date_from: str | None = DAY,
+    date_to: str | None = DAY,
+    integration_id: uuid.UUID | None = None,
+) -> LogFilter:
+    """The filters shared by the list and the CSV export."""
+    return LogFilter(
+        system=system,
+        status=status,
+        date_from=_day(date_from, "date_from"),
+        date_to=_day(date_to, "date_to"),
+        integration_id=integration_id,
+    )
+
+
+FilterDep = Annotated[LogFilter, Depends(log_filter)]
+
+
+def _timezone(session: Session, principal: Principal) -> str:
+    company = session.get(Company, principal.company_id)
+    return company.timezone if company else "UTC"
+
+
 @router.get("", response_model=SyncLogPage, responses=responses(422))
 def list_sync_logs(
     session: SessionDep,
     principal: PrincipalDep,
-    system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: SyncStatus | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: uuid.UUID | None = None,
+    flt: FilterDep,
     page: int = Query(default=1, ge=1, le=100_000),
 ) -> SyncLogPage:
     """Newest first. Dates are days in the company's time zone, inclusive."""
-    company = session.get(Company, principal.company_id)
-    tz = company.timezone if company else "UTC"
     result = SyncLogRepository(session, principal.company_id).search(
-        LogFilter(
-            system=system,
-            status=status,
-            date_from=date_from,
-            date_to=date_to,
-            integration_id=integration_id,
-            page=page,
-        ),
-        tz=tz,
+        replace(flt, page=page), tz=_timezone(session, principal)
     )
     return SyncLogPage(
         items=[SyncLogOut.model_validate(r) for r in result.items],
@@ -95,28 +128,12 @@ def list_sync_logs(
     },
 )
 def export_sync_logs(
-    session: SessionDep,
-    principal: PrincipalDep,
-    system: str | None = Query(default=None, max_length=40, description="Provider key"),
-    status: SyncStatus | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    integration_id: uuid.UUID | None = None,
+    session: SessionDep, principal: PrincipalDep, flt: FilterDep
 ) -> Response:
     """Every log the filters match, as CSV; cells that a spreadsheet would
     run as a formula start with an apostrophe (F5)."""
-    company = session.get(Company, principal.company_id)
-    tz = company.timezone if company else "UTC"
-    rows = SyncLogRepository(session, principal.company_id).export(
-        LogFilter(
-            system=system,
-            status=status,
-            date_from=date_from,
-            date_to=date_to,
-            integration_id=integration_id,
-        ),
-        tz=tz,
-    )
+    tz = _timezone(session, principal)
+    rows = SyncLogRepository(session, principal.company_id).export(flt, tz=tz)
     body = logs_csv(rows, {p.key: p.name for p in all_providers()}, tz)
     return Response(
         body,
@@ -131,7 +148,7 @@ class RetryOut(BaseModel):
 
 
 class SkipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     index: int | None = Field(
         default=None, ge=0, le=1000, description="Position in the log's errors."
