@@ -154,6 +154,8 @@ class InboxBatcher:
             for item in items:
                 item.loop.call_soon_threadsafe(_fail, item.future, exc)
             return
+        global _last_store
+        _last_store = time.monotonic()
         for item, count in zip(items, stored, strict=True):
             item.loop.call_soon_threadsafe(_done, item.future, count)
 
@@ -169,11 +171,13 @@ def _insert_new(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(table)  # type: ignore[attr-defined]
-        .values([{**row, "company_id": company_id} for row in rows])
         .on_conflict_do_nothing(index_elements=["company_id", "provider", "event_id"])
         .returning(table.c.id)
     )
-    return set(session.execute(stmt).scalars())
+    # executemany with RETURNING: SQLAlchemy sends it as batched multi-row
+    # INSERTs ("insertmanyvalues") from one cached compiled statement.
+    params = [{**row, "company_id": company_id} for row in rows]
+    return set(session.execute(stmt, params).scalars())
 
 
 def _done(future: asyncio.Future[int], count: int) -> None:
@@ -184,6 +188,26 @@ def _done(future: asyncio.Future[int], count: int) -> None:
 def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
+
+
+# When this process last stored a batch of callbacks (monotonic seconds).
+_last_store = 0.0
+
+
+def yield_to_callbacks(*, quiet: float = 0.3, max_wait: float = 20.0) -> float:
+    """Background work in this process waits while callbacks are pouring in.
+
+    Providers give a callback a few seconds; a matched invoice can wait.
+    Jobs call this between steps: it returns once no batch was stored for
+    ``quiet`` seconds, or after ``max_wait`` (so sustained traffic delays
+    processing, never stops it). Returns the seconds waited.
+    """
+    started = time.monotonic()
+    while time.monotonic() - _last_store < quiet:
+        if time.monotonic() - started >= max_wait:
+            break
+        time.sleep(quiet)
+    return time.monotonic() - started
 
 
 _batchers: dict[int, InboxBatcher] = {}

@@ -1,8 +1,8 @@
 """Daraja payloads to plain facts, and the few values we must compute
 (STK password, timestamps, phone formats). Pure functions, providers.md §1.
 
-Amounts are parsed from the raw JSON as ``Decimal`` (``1.00`` in an STK
-callback is a JSON float), so no float ever touches money (promise P8).
+Amounts are read from the raw JSON text (``1.00`` in an STK callback is a
+JSON float; we keep it as ``"1.00"``), so no float ever touches money (P8).
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ STK_SUCCESS = 0
 
 
 def load(body: bytes) -> dict[str, Any]:
-    """The JSON object in a callback body, numbers as Decimal."""
+    """The JSON object in a callback body. Decimal numbers stay the text they
+    were sent as (``1.00`` → ``"1.00"``), so amounts are read exactly and
+    the result is plain JSON data."""
     try:
-        data = json.loads(body, parse_float=Decimal, parse_int=Decimal)
+        data = json.loads(body, parse_float=str)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataError("The callback body is not valid JSON.") from exc
     if not isinstance(data, dict):
@@ -45,11 +47,20 @@ def timestamp(at: datetime) -> str:
 
 
 def parse_timestamp(value: object) -> datetime | None:
+    """``YYYYMMDDHHmmss`` in Kenyan time to UTC (None if it is not one)."""
     text = str(value or "").strip()
-    if not re.fullmatch(r"\d{14}", text):
+    if len(text) != 14 or not text.isdigit():
         return None
     try:
-        local = datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=NAIROBI)
+        local = datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            int(text[12:14]),
+            tzinfo=NAIROBI,
+        )
     except ValueError:
         return None
     return local.astimezone(UTC)
@@ -332,6 +343,5 @@ def parse_balance(value: str) -> list[BalanceLine]:
 
 
 def plain(data: dict[str, Any]) -> dict[str, Any]:
-    """JSON-safe copy (Decimals back to strings) for storing what was said."""
-    plain: dict[str, Any] = json.loads(json.dumps(data, default=str))
-    return plain
+    """What was said, ready to store: ``load`` already yields plain JSON."""
+    return data
