@@ -152,3 +152,42 @@ def test_members_are_kept_out_of_payments(client: TestClient, runtime: Runtime) 
     assert (
         'data-testid="payments-attention"' not in client.get("/app/integrations/").text
     )
+
+
+def test_connecting_mpesa_checks_live_then_shows_where_to_register(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from copcca.sandbox.mpesa import SANDBOX_PASSKEY, DarajaEmulator
+    from copcca.sandbox.server import serve_in_thread
+
+    tenant = make_company(runtime)
+    login(client, tenant.email)
+    emulator = DarajaEmulator(callback_prefix="http://captured.invalid")
+    with serve_in_thread(emulator.app) as url:
+        csrf = page_csrf(client, "/app/integrations/connect/mpesa")
+        fields = {
+            "cfg_environment": "sandbox",
+            "cfg_shortcode": "174379",
+            "cfg_shortcode_type": "paybill",
+            "cfg_consumer_key": "sandbox-key",
+            "cfg_passkey": SANDBOX_PASSKEY,
+            "cfg_api_base_url": url,
+        }
+        refused = client.post(
+            "/app/integrations/connect/mpesa",
+            data={**fields, "csrf_token": csrf, "cfg_consumer_secret": "wrong"},
+        )
+        assert refused.status_code == 422
+        assert "M-Pesa refused the consumer key and secret." in refused.text
+        done = client.post(
+            "/app/integrations/connect/mpesa",
+            data={
+                **fields,
+                "csrf_token": csrf,
+                "cfg_consumer_secret": "sandbox-secret",
+            },
+            follow_redirects=True,
+        )
+    assert "Now give the provider the addresses below" in done.text
+    assert 'data-testid="payment-connection"' in done.text
+    assert "Setup is not finished" not in done.text
