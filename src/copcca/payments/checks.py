@@ -23,7 +23,7 @@ from copcca.errors import VaultError
 from copcca.models.integrations import Integration
 from copcca.models.payments import PaymentRequest
 from copcca.models.tenancy import Company
-from copcca.payments import intake, urls
+from copcca.payments import answers, urls
 from copcca.payments.context import payment_context
 from copcca.payments.rails import PaymentRail, RequestFacts, StatusAnswer
 from copcca.payments.repository import PaymentRequestRepository
@@ -106,7 +106,7 @@ def check_request(
                 note="The connection was removed before the payment could be checked.",
             )
         elif asked.error is not None:
-            intake.check_failed(
+            answers.check_failed(
                 session,
                 company,
                 request,
@@ -115,7 +115,7 @@ def check_request(
                 asked.error.kind,
             )
         elif asked.answer is not None:
-            intake.apply_answer(
+            answers.apply_answer(
                 session, company, request, asked.answer, integration=live
             )
 

@@ -18,7 +18,8 @@ from copcca.models.integrations import SyncStatus
 from copcca.models.payments import PaymentRequest, RequestStatus
 from copcca.models.tenancy import Company
 from copcca.payments import logs
-from copcca.payments.intake import new_request_row, shortcodes_of
+from copcca.payments.answers import shortcodes_of
+from copcca.payments.intake import new_request_row
 from copcca.payments.rails import Confirmed
 from copcca.payments.repository import PaymentRequestRepository
 from copcca.payments.settle import Outcome, is_open, settle
