@@ -174,25 +174,41 @@ def import_file(
 
 @app.command()
 def sandbox(
-    provider: Annotated[str, typer.Argument(help="shopify or woocommerce")],
+    provider: Annotated[
+        str,
+        typer.Argument(
+            help="shopify, woocommerce, mpesa, airtel, tigo, flutterwave or paypal"
+        ),
+    ],
     port: Annotated[int, typer.Option()] = 8100,
-    orders: Annotated[int, typer.Option(help="Seeded orders")] = 1000,
-    customers: Annotated[int, typer.Option(help="Seeded customers")] = 200,
+    orders: Annotated[int, typer.Option(help="Seeded orders (shops)")] = 1000,
+    customers: Annotated[int, typer.Option(help="Seeded customers (shops)")] = 200,
+    callback_url: Annotated[
+        str,
+        typer.Option(help="Where Airtel, Tigo, Flutterwave or PayPal call back"),
+    ] = "",
 ) -> None:
-    """Run a sandbox shop (an emulator of the provider's API) on 127.0.0.1."""
+    """Run a provider emulator on 127.0.0.1, to try the hub without real accounts."""
     from copcca.sandbox import launch
+    from copcca.sandbox.catalog import build
+    from copcca.sandbox.server import serve_forever
 
-    try:
+    base = f"http://127.0.0.1:{port}"
+    if provider in launch.SHOPS:
         app_, lines = launch.build(provider, orders=orders, customers=customers)
-    except ValueError as exc:
+        typer.secho(f"\n  Sandbox {provider} at {base}  (not a real shop)", bold=True)
+        for line in lines:
+            typer.echo(f"  {line}".replace("{base}", base))
+        typer.echo(f"  Control API: {base}/_sandbox\n")
+        serve_forever(app_, port)
+        return
+    try:
+        emulator = build(provider, callback_url=callback_url)
+    except LookupError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(code=2) from exc
-    base = f"http://127.0.0.1:{port}"
-    typer.secho(f"\n  Sandbox {provider} at {base}  (not a real shop)", bold=True)
-    for line in lines:
-        typer.echo(f"  {line}".replace("{base}", base))
-    typer.echo(f"  Control API: {base}/_sandbox\n")
-    launch.serve_forever(app_, port)
+    typer.echo(f"{provider} emulator on {base}/ (state: /_sandbox/control)")
+    serve_forever(emulator.app, port)
 
 
 @keys_app.command("rotate")

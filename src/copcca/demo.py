@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from copcca.models.tenancy import Role, User
+from copcca.payments.demo import ensure_payments_demo
 from copcca.runtime import Runtime
 from copcca.sandbox import demo as sandbox_demo
 from copcca.security import accounts
@@ -31,6 +32,7 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
         exists = session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     path = login_file(runtime)
     if exists is not None:
+        ensure_payments_demo(runtime, DEMO_EMAIL)
         return DEMO_EMAIL, _read_password(path)
     password = secrets.token_urlsafe(9)
     user, company = accounts.sign_up(
@@ -49,6 +51,7 @@ def ensure_demo(runtime: Runtime) -> tuple[str, str | None]:
         fh.write(f"{DEMO_EMAIL}\n{password}\n")
     owner = Principal(company.id, user.id, Role.OWNER, DEMO_EMAIL, "user")
     sandbox_demo.connect(runtime, owner)
+    ensure_payments_demo(runtime, DEMO_EMAIL)
     return DEMO_EMAIL, password
 
 

@@ -29,6 +29,7 @@ KNOWN_TYPES = frozenset(
         "payment.received",
         "payment.matched",
         "payment.needs_review",
+        "payment.refunded",
         "import.finished",
         "integration.connected",
         "integration.failed",

@@ -31,6 +31,7 @@ from copcca.errors import (
 from copcca.jobs import tasks
 from copcca.jobs.queue import configure_queue
 from copcca.runtime import Runtime, build_runtime, set_runtime
+from copcca.sandbox.mount import demo_enabled, mount_demo_sandboxes
 
 log = logging.getLogger("copcca")
 PROVIDER_TAGS = frozenset(p.key for p in all_providers())
@@ -191,15 +192,18 @@ def create_app(
     install_error_handlers(app)
 
     from copcca.api.v1 import router as api_router
+    from copcca.payments.routes import install as install_payment_hooks
     from copcca.web.routes import router as web_router
 
+    install_payment_hooks(app)  # first: the busiest callback path
     app.include_router(api_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    if settings.demo:  # the demo company's sandbox Shopify store
+    if demo_enabled(settings):  # the demo company's sandbox shop and till
         from copcca.sandbox import demo
 
         demo.mount(app, settings)
+        mount_demo_sandboxes(app, settings)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -184,7 +184,12 @@ def test_providers_catalogue_lists_sixteen(
     }
     mpesa = next(i for i in items if i["key"] == "mpesa")
     secret_fields = {f["name"] for f in mpesa["config_fields"] if f["secret"]}
-    assert secret_fields == {"consumer_key", "consumer_secret", "passkey"}
+    assert secret_fields == {
+        "consumer_key",
+        "consumer_secret",
+        "passkey",
+        "security_credential",
+    }
 
 
 def test_no_credentials_is_401(client: TestClient, runtime: Runtime) -> None:

@@ -77,7 +77,11 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
                 select(Membership.id).where(Membership.company_id == a.company_id)
             ).first()
         )
+    invoice_id, payment_id, request_id = seed_payments(runtime, a, mpesa["id"])
     ids = {
+        "invoice_id": invoice_id,
+        "payment_id": payment_id,
+        "request_id": request_id,
         "integration_id": shop["id"],
         "log_id": log_id,
         "run_id": run_id,
@@ -89,6 +93,54 @@ def seed_company_a(client: TestClient, runtime: Runtime) -> tuple[Seeded, str]:
     all_ids = set(ids.values()) | {mpesa["id"], str(a.company_id), str(a.user_id)}
     all_ids |= {i.replace("-", "") for i in all_ids}
     return Seeded(ids, all_ids), a.email
+
+
+def seed_payments(
+    runtime: Runtime, tenant: object, mpesa_id: str
+) -> tuple[str, str, str]:
+    """An invoice, a payment waiting for review and a held callback of A."""
+    from copcca.crm.invoices import NewInvoice, create_invoice
+    from copcca.crm.payments import record_payment
+    from copcca.crm.records import PaymentRecord
+    from copcca.db.base import utcnow
+    from copcca.models.payments import PaymentRequest
+    from copcca.models.tenancy import Company
+    from copcca.reconcile.service import reconcile
+
+    company_id = tenant.company_id  # type: ignore[attr-defined]
+    with runtime.db.transaction(company_id) as session:
+        company = session.get(Company, company_id)
+        assert company is not None
+        invoice = create_invoice(
+            session,
+            tenant.principal,  # type: ignore[attr-defined]
+            company,
+            NewInvoice(customer_name="A's customer", amount_minor=5000),
+        )
+        payment = record_payment(
+            session,
+            company,
+            PaymentRecord(
+                "mpesa", "SAAAAAAAA1", 700, "KES", utcnow(), account_reference="?"
+            ),
+        ).payment
+        reconcile(session, company, payment)
+        held = PaymentRequest(
+            company_id=company_id,
+            integration_id=uuid.UUID(mpesa_id),
+            provider="mpesa",
+            origin="notice",
+            reference="SAAAAAAAA2",
+            amount_minor=900,
+            currency="KES",
+            status="needs_review",
+            review_reason="unverified",
+            claimed={},
+            checks=0,
+        )
+        session.add(held)
+        session.flush()
+        return str(invoice.id), str(payment.id), str(held.id)
 
 
 def page_routes(app: object) -> list[tuple[str, set[str]]]:

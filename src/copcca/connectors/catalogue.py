@@ -63,6 +63,16 @@ class WooCommerceConfig(ProviderConfig):
     )
 
 
+API_BASE_URL_HINT = (
+    "Leave empty to use the provider's own address. Only for testing against "
+    "an emulator, e.g. the built-in sandbox."
+)
+ALLOWED_IPS_HINT = (
+    "Optional. Callbacks from any other address are refused. Separate "
+    "addresses or ranges with commas, e.g. 196.201.214.0/24."
+)
+
+
 class MpesaConfig(ProviderConfig):
     environment: Environment = Field(default="sandbox", title="Environment")
     shortcode: str = Field(
@@ -71,6 +81,13 @@ class MpesaConfig(ProviderConfig):
         description="The number customers pay to.",
     )
     shortcode_type: Literal["paybill", "till"] = Field(default="paybill", title="Type")
+    store_number: str | None = Field(
+        default=None,
+        title="Store number (tills only)",
+        pattern=r"^\d{5,7}$",
+        description="For a till: the store (head office) number that owns it. "
+        "Leave empty for a paybill.",
+    )
     consumer_key: SecretStr = Field(
         title="Consumer key", description="From your app on developer.safaricom.co.ke"
     )
@@ -80,9 +97,31 @@ class MpesaConfig(ProviderConfig):
         title="Lipa na M-Pesa passkey",
         description="Needed to request payments from a customer's phone (STK push).",
     )
+    initiator_name: str | None = Field(
+        default=None,
+        title="API initiator name",
+        max_length=100,
+        description="The API operator created on the M-Pesa business portal. "
+        "Needed to confirm payments with Safaricom and to show your balance.",
+    )
+    security_credential: SecretStr | None = Field(
+        default=None,
+        title="Security credential",
+        description="The initiator's password encrypted on the Daraja portal "
+        "(Go Live → Generate security credential).",
+    )
     reject_unknown_accounts: bool = Field(
         default=False,
         title="Reject payments to unknown account numbers",
+    )
+    allowed_ips: str | None = Field(
+        default=None,
+        title="Only accept callbacks from",
+        max_length=500,
+        description=ALLOWED_IPS_HINT,
+    )
+    api_base_url: HttpUrl | None = Field(
+        default=None, title="API address (advanced)", description=API_BASE_URL_HINT
     )
 
 
@@ -93,16 +132,58 @@ class AirtelMoneyConfig(ProviderConfig):
     )
     client_id: str = Field(title="Client ID", max_length=200)
     client_secret: SecretStr = Field(title="Client secret")
+    allowed_ips: str | None = Field(
+        default=None,
+        title="Only accept callbacks from",
+        max_length=500,
+        description=ALLOWED_IPS_HINT,
+    )
+    api_base_url: HttpUrl | None = Field(
+        default=None, title="API address (advanced)", description=API_BASE_URL_HINT
+    )
 
 
 class TigoPesaConfig(ProviderConfig):
     api_base_url: HttpUrl = Field(
         title="Gateway address",
-        description="Given by Tigo when your merchant account opens.",
+        description="Given by Tigo when your merchant account opens, "
+        "e.g. https://accessgw.tigo.co.tz:8443",
+    )
+    token_path: str = Field(
+        title="Token path",
+        max_length=200,
+        pattern=r"^/\S*$",
+        description="The 'Get token URL' path Tigo gave you, e.g. /Shop2DM-GetToken",
+    )
+    push_path: str = Field(
+        title="Push path",
+        max_length=200,
+        pattern=r"^/\S*$",
+        description="The 'Push URL' path Tigo gave you, e.g. /Shop2DM-PushBillpay",
     )
     username: str = Field(title="Username", max_length=200)
     password: SecretStr = Field(title="Password")
-    biller_msisdn: str = Field(title="Merchant number", max_length=20)
+    biller_msisdn: str = Field(
+        title="Merchant number", max_length=20, pattern=r"^\+?\d{9,15}$"
+    )
+    biller_code: str = Field(
+        title="Biller code",
+        max_length=20,
+        pattern=r"^[A-Za-z0-9]{1,20}$",
+        description="The short code Tigo put in front of your reference numbers.",
+    )
+    hold_for_review: bool = Field(
+        default=False,
+        title="Let me confirm every Tigo payment",
+        description="Tigo has no way to double-check a payment, so you may "
+        "prefer to confirm each one against your Tigo statement.",
+    )
+    allowed_ips: str | None = Field(
+        default=None,
+        title="Only accept callbacks from",
+        max_length=500,
+        description=ALLOWED_IPS_HINT,
+    )
 
 
 class FlutterwaveConfig(ProviderConfig):
@@ -112,6 +193,9 @@ class FlutterwaveConfig(ProviderConfig):
     )
     secret_hash: SecretStr = Field(
         title="Webhook secret hash", description="Settings → Webhooks → Secret hash."
+    )
+    api_base_url: HttpUrl | None = Field(
+        default=None, title="API address (advanced)", description=API_BASE_URL_HINT
     )
 
 
@@ -124,6 +208,9 @@ class PayPalConfig(ProviderConfig):
         title="Webhook ID",
         max_length=100,
         description="From the app's webhook settings, used to verify events.",
+    )
+    api_base_url: HttpUrl | None = Field(
+        default=None, title="API address (advanced)", description=API_BASE_URL_HINT
     )
 
 

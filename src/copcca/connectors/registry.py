@@ -280,3 +280,14 @@ def register(key: str, connector: type[Any]) -> None:
 # Providers with a working client register themselves on import.
 import copcca.connectors.shopify  # noqa: E402
 import copcca.connectors.woocommerce  # noqa: E402, F401
+from copcca.connectors.airtel_money.connector import AirtelMoneyConnector  # noqa: E402
+from copcca.connectors.flutterwave.connector import FlutterwaveConnector  # noqa: E402
+from copcca.connectors.mpesa.connector import MpesaConnector  # noqa: E402
+from copcca.connectors.paypal.connector import PayPalConnector  # noqa: E402
+from copcca.connectors.tigo_pesa.connector import TigoPesaConnector  # noqa: E402
+
+register("mpesa", MpesaConnector)
+register("airtel_money", AirtelMoneyConnector)
+register("tigo_pesa", TigoPesaConnector)
+register("flutterwave", FlutterwaveConnector)
+register("paypal", PayPalConnector)

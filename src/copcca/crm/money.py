@@ -56,6 +56,23 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
     return int(scaled)
 
 
+def to_minor_exact(amount: Decimal | str | int, currency: str) -> int:
+    """Like :func:`to_minor`, but refuses amounts finer than the currency
+    allows (``10.005`` KES, ``1.5`` UGX) instead of rounding them."""
+    try:
+        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation as exc:
+        raise InvalidInput(f"'{amount}' is not an amount.") from exc
+    if not value.is_finite():
+        raise InvalidInput(f"'{amount}' is not an amount.")
+    scaled = value.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise InvalidInput(
+            f"{amount} {currency.upper()} has more decimals than the currency allows."
+        )
+    return int(scaled)
+
+
 def from_minor(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-minor_digits(currency))
 

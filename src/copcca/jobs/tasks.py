@@ -10,6 +10,7 @@ JOB_MODULES = (
     "copcca.webhooks.inbound.tasks",
     "copcca.sandbox.tasks",
     "copcca.imports.tasks",
+    "copcca.payments.tasks",
 )
 
 

@@ -29,6 +29,7 @@ from copcca.models.integrations import (
     SyncState,
     WebhookInbox,
 )
+from copcca.models.payments import PaymentRefund, PaymentRequest
 from copcca.models.sync import SyncRun, SyncSkip
 from copcca.models.system import VaultCheck, WorkerHeartbeat
 from copcca.models.tenancy import (
@@ -65,6 +66,8 @@ __all__ = [
     "Message",
     "Payment",
     "PaymentAllocation",
+    "PaymentRefund",
+    "PaymentRequest",
     "Product",
     "Sale",
     "SaleLine",

@@ -211,6 +211,7 @@ class Payment(IdMixin, TenantOwned, Timestamps, Base):
         Uuid, ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     unallocated_minor: Mapped[int] = _money()
+    refunded_minor: Mapped[int] = _money()
     raw: Mapped[dict[str, Any] | None]
 
 
@@ -229,6 +230,8 @@ class PaymentAllocation(IdMixin, TenantOwned, Base):
     confidence: Mapped[int] = mapped_column(Integer, default=100)
     reasons: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="applied")
+    # Which of the ranked suggestions (1 = best) this row belongs to.
+    rank: Mapped[int | None] = mapped_column(Integer)
     decided_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -1,0 +1,1 @@
+"""Emulators of each provider's documented API, for tests and the demo."""

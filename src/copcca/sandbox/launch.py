@@ -11,7 +11,9 @@ from copcca.sandbox.shopify.store import ShopifyStore, StoreSettings
 from copcca.sandbox.woocommerce.app import create_app as woo_app
 from copcca.sandbox.woocommerce.store import ShopSettings, WooStore
 
-__all__ = ["build", "serve_forever"]
+__all__ = ["SHOPS", "build", "serve_forever"]
+
+SHOPS = ("shopify", "woocommerce")
 
 
 def build(provider: str, *, orders: int, customers: int) -> tuple[Any, list[str]]:

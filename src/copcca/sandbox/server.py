@@ -1,5 +1,6 @@
-"""Serve an emulator over real HTTP on 127.0.0.1, in a background thread
-(tests, the benchmark) or in the foreground (``copcca sandbox ...``)."""
+"""Serve an emulator (or any ASGI app) over real HTTP on a loopback port:
+in a background thread for tests, the benchmarks and the built-in demo, or
+in the foreground for ``copcca sandbox <provider>``."""
 
 from __future__ import annotations
 
@@ -15,43 +16,56 @@ import uvicorn
 START_TIMEOUT = 10.0
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def _config(app: Any, port: int) -> uvicorn.Config:
+def _config(app: Any, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        host="127.0.0.1",
+        host=host,
         port=port,
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=2,
     )
 
 
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the thread's owner handles signals
+        return None
+
+
 @contextmanager
-def serving(app: Any, port: int | None = None) -> Iterator[str]:
-    """Run ``app`` on a loopback port until the block ends; yields its URL."""
-    port = port or free_port()
-    server = uvicorn.Server(_config(app, port))
+def serving(
+    app: Any,
+    port: int | None = None,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = START_TIMEOUT,
+) -> Iterator[str]:
+    """Run ``app`` until the block ends; yields its base URL."""
+    port = port or free_port(host)
+    server = _ThreadServer(_config(app, host, port))
     thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the sandbox did not start on port {port}")
+            raise RuntimeError(f"the server on port {port} did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=START_TIMEOUT)
+        thread.join(timeout)
 
 
-def serve_forever(app: Any, port: int) -> None:
+def serve_forever(app: Any, port: int, host: str = "127.0.0.1") -> None:
     """Run ``app`` in the foreground until interrupted."""
-    uvicorn.Server(_config(app, port)).run()
+    uvicorn.Server(_config(app, host, port)).run()

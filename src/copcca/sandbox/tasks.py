@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import crontab
 
 from copcca.jobs.queue import huey
+from copcca.sandbox.mount import demo_enabled
 
 
 @huey.periodic_task(crontab(minute="*"), name="copcca.sandbox.demo_tick")
@@ -14,5 +15,5 @@ def demo_tick() -> None:
     from copcca.sandbox import demo
 
     runtime = get_runtime()
-    if runtime.settings.demo:
+    if demo_enabled(runtime.settings):
         demo.tick(runtime)

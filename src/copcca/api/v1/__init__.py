@@ -8,7 +8,9 @@ from copcca.api.v1 import (
     audit,
     imports,
     integrations,
+    invoices,
     me,
+    payments,
     providers,
     stats,
     sync_logs,
@@ -26,5 +28,7 @@ for module in (
     audit,
     me,
     sync_api,
+    payments,
+    invoices,
 ):
     router.include_router(module.router)

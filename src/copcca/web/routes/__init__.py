@@ -9,6 +9,7 @@ from copcca.web.routes import (
     imports,
     logs,
     overview,
+    payments,
     sections,
     settings,
     wizard,
@@ -16,7 +17,17 @@ from copcca.web.routes import (
 from copcca.webhooks.inbound import routes as hooks
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, connect, imports, logs, sections, developers, settings):
+for module in (
+    auth,
+    overview,
+    connect,
+    imports,
+    logs,
+    sections,
+    developers,
+    settings,
+    payments,
+):
     router.include_router(module.router)
 router.include_router(wizard.router)
 router.include_router(hooks.router)

@@ -146,6 +146,13 @@ async def connect_submit(
             status_code=exc.status_code,
             **_form_context(info),
         )
+    if info.available and info.category == Category.PAYMENTS:
+        # Payments arrive by callback: no data to choose, no first sync.
+        return page.redirect(
+            f"/app/integrations/systems/{integration.id}",
+            "Connected. Now give the provider the addresses below so payments "
+            "reach you.",
+        )
     if info.available:
         return page.redirect(
             f"/app/integrations/systems/{integration.id}/setup/data",

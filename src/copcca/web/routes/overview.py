@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from copcca.connectors.registry import get_provider
 from copcca.integrations.stats import compute, health_of
 from copcca.jobs.heartbeat import worker_health
+from copcca.payments.service import attention as payments_attention
 from copcca.sync.logs import SyncLogRepository
 from copcca.web.deps import PageDep
 
@@ -27,4 +28,5 @@ def overview(page: PageDep, welcome: int = 0) -> HTMLResponse:
         welcome=bool(welcome),
         health_of=health_of,
         provider=get_provider,
+        payments=payments_attention(page.session, page.principal),
     )

@@ -49,7 +49,7 @@ from copcca.webhooks.inbound.service import receiver_for
 
 log = logging.getLogger("copcca.webhooks")
 
-BATCH_SIZE = 100
+BATCH_SIZE = 10
 
 
 @dataclass

@@ -11,11 +11,13 @@ from copcca.jobs.queue import huey
 def process_inbox_job(company_id: str, integration_id: str) -> None:
     """Process pending events in batches until none is left (or only ones
     waiting for a retry time remain)."""
+    from copcca.payments.batching import yield_to_callbacks
     from copcca.runtime import get_runtime
     from copcca.webhooks.inbound.processing import process_pending
 
     runtime = get_runtime()
     while True:
+        yield_to_callbacks()  # answering callbacks in time comes first
         done = process_pending(
             runtime.db,
             runtime.vault,

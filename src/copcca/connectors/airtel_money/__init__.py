@@ -1,0 +1,1 @@
+"""Airtel Money (Airtel Africa Open API): USSD push collections."""

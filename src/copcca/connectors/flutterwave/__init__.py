@@ -1,0 +1,1 @@
+"""Flutterwave (v3): card, bank and mobile-money payments by webhook."""

@@ -1,0 +1,1 @@
+"""Safaricom M-Pesa (Daraja): STK push, C2B callbacks, status queries."""

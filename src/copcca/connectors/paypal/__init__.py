@@ -1,0 +1,1 @@
+"""PayPal (REST): captures and refunds by verified webhook."""

@@ -1,0 +1,1 @@
+"""Payment to invoice matching."""
