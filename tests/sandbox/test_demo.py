@@ -47,7 +47,9 @@ def test_demo_store_is_connected_syncs_and_keeps_taking_orders(
     assert password
     company_id = sandbox_demo.company_file(runtime.settings).read_text().strip()
     with runtime.db.transaction(company_id, write=False) as session:  # type: ignore[arg-type]
-        [row] = session.scalars(select(Integration)).all()
+        [row] = session.scalars(
+            select(Integration).where(Integration.provider == "shopify")
+        ).all()
     assert (row.name, row.provider) == (sandbox_demo.NAME, "shopify")
     assert row.config["api_base_url"] == f"{served}/sandbox/shopify"
 
