@@ -291,7 +291,7 @@ def test_status_query_timing_out_credits_nothing_and_asks_again(
     assert log.status == "failed"
     assert log.error_kind == "transient"
     assert log.message.startswith(
-        "Could not check Ksh100.00 from 0712 345678 with M-Pesa"
+        "Could not check KSh 100 from 0712 345678 with M-Pesa"
     )
     assert log.message.endswith("Nothing was credited; we will ask again.")
 

@@ -94,7 +94,7 @@ def test_unsure_payment_waits_with_candidates_then_confirm_pays_the_invoice(
     assert _payment(runtime, tenant, payment).status == PaymentStatus.MATCHED
     [(action, summary)] = _audit(runtime, tenant)
     assert action == "payment.confirm"
-    assert summary.startswith("Confirmed: Ksh1,000.00 from 0712 345678 matched to INV-")
+    assert summary.startswith("Confirmed: KSh 1,000 from 0712 345678 matched to INV-")
 
 
 def test_undo_then_reassign_moves_the_money_and_the_debt(runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol
 
 from copcca.errors import InvalidInput
 
@@ -77,14 +77,33 @@ def from_minor(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-minor_digits(currency))
 
 
+# How shops write their currency (a receipt says "KSh 1,500", not "Ksh1,500.00").
+LOCAL_SYMBOLS = {
+    "KES": "KSh",
+    "TZS": "TSh",
+    "UGX": "USh",
+    "RWF": "FRw",
+    "NGN": "₦",
+    "GHS": "GH₵",
+    "ZAR": "R",
+    "ZMW": "K",
+    "XOF": "CFA",
+    "XAF": "FCFA",
+}
+BABEL_LOCALES = {"en": "en_KE", "sw": "sw_KE", "fr": "fr"}
+
+
 def format_money(amount_minor: int, currency: str, locale: str = "en") -> str:
-    """``KES 1,500.00`` style, in the viewer's locale."""
-    babel_locale = {"en": "en_KE", "sw": "sw_KE", "fr": "fr"}.get(locale, locale)
-    return str(
-        format_currency(
-            from_minor(amount_minor, currency),
-            currency,
-            locale=babel_locale,
-            currency_digits=True,
-        )
+    """``KSh 1,500`` or ``KSh 1,500.50``: the symbol shops use, digits
+    grouped in the viewer's locale, cents only when there are some."""
+    code = currency.upper()
+    babel_locale = BABEL_LOCALES.get(locale, locale)
+    value = from_minor(amount_minor, code)
+    digits = minor_digits(code) if value != value.to_integral_value() else 0
+    number = format_decimal(
+        abs(value),
+        format="#,##0" + ("." + "0" * digits if digits else ""),
+        locale=babel_locale,
     )
+    symbol = LOCAL_SYMBOLS.get(code) or get_currency_symbol(code, locale=babel_locale)
+    return f"{'-' if value < 0 else ''}{symbol} {number}"
