@@ -18,7 +18,7 @@ from tests.imports.test_targets import PRODUCTS
 SALES = (
     "Tarehe,Namba ya risiti,Mteja,Simu,Msimbo,Bidhaa,Idadi,Bei,Jumla\n"
     "05/03/2025,R-1001,Wanjiku Kamau,0712 345 678,UNGA-2KG,Unga wa ngano 2kg,2,KSh 210,KSh 420\n"
-    "05/03/2025,R-1001,Wanjiku Kamau,0712 345 678,SUK-1KG,Sukari 1kg,1,\"1,000.50\",\n"
+    '05/03/2025,R-1001,Wanjiku Kamau,0712 345 678,SUK-1KG,Sukari 1kg,1,"1,000.50",\n'
     "06/03/2025,R-1002,Juma Otieno,0700 000 001,UNGA-2KG,Unga wa ngano 2kg,1,210,210\n"
 )
 

@@ -127,6 +127,31 @@ def undo_change(
     return removed, restored, conflicts
 
 
+def _unused(*columns: Any) -> BeforeDelete:
+    """A before-delete step keeping rows something else still points at (a
+    customer an invoice kept by the undo names, a product a synced sale
+    sold since): removing them would orphan those records."""
+
+    def keep_used(
+        session: Session, company_id: uuid.UUID, ids: list[uuid.UUID]
+    ) -> list[uuid.UUID]:
+        used: set[uuid.UUID] = set()
+        for column in columns:
+            rows = bulk.select_in(
+                session, [column], column, ids, column.table.c.company_id == company_id
+            )
+            used.update(row[0] for row in rows)
+        return [i for i in ids if i not in used]
+
+    return keep_used
+
+
+BEFORE_DELETE.update(
+    customer=_unused(Sale.customer_id, Invoice.customer_id, Payment.customer_id),
+    product=_unused(SaleLine.product_id, CompetitorPrice.product_id),
+)
+
+
 def _delete_rank(entity: str) -> int:
     return DELETE_ORDER.index(entity) if entity in DELETE_ORDER else -1
 
