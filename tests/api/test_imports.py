@@ -117,3 +117,32 @@ def test_unknown_target_and_foreign_import_are_404(
         ).status_code
         == 404
     )
+
+
+def test_invoices_then_payments_pasted_over_the_api(
+    client: TestClient, runtime: Runtime
+) -> None:
+    tenant = make_company(runtime)
+    headers = bearer(api_key_for(runtime, tenant))
+
+    def paste_and_import(rows: str, target: str) -> dict[str, object]:
+        created = client.post(
+            "/api/v1/imports/paste",
+            headers=headers,
+            json={"rows": rows, "target": target},
+        )
+        assert created.status_code == 201, created.text
+        job = created.json()["id"]
+        started = client.post(f"/api/v1/imports/{job}/start", headers=headers)
+        assert started.status_code == 202, started.text
+        return client.get(f"/api/v1/imports/{job}", headers=headers).json()  # type: ignore[no-any-return]
+
+    invoices = paste_and_import("Ankara\tMteja\tKiasi\nINV-7\tAmina\t900\n", "invoices")
+    assert (invoices["target"], invoices["status"]) == ("invoices", "finished")
+    payments = paste_and_import(
+        "Tarehe\tKiasi\tNjia\tAnkara\n07/03/2025\t900\tCash\tINV-7\n", "payments"
+    )
+    assert payments["status"] == "finished"
+    listed = client.get("/api/v1/invoices", headers=headers).json()
+    [invoice] = listed["items"]
+    assert (invoice["number"], invoice["status"]) == ("INV-7", "paid")

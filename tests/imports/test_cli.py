@@ -59,3 +59,24 @@ def test_unreadable_file_exits_with_the_fix(
     result = CliRunner().invoke(app, ["import", str(path), "--into", "customers"])
     assert result.exit_code == 1
     assert "This file is empty." in result.output
+
+
+def test_sales_by_cli_dry_run_then_import(
+    env: None, runtime: Runtime, tmp_path: Path
+) -> None:
+    make_company(runtime)
+    path = tmp_path / "mauzo.csv"
+    path.write_text(
+        "Tarehe,Risiti,Bidhaa,Idadi,Jumla\n"
+        "05/03/2025,R-1,Unga,2,420\n05/03/2025,R-1,Sukari,1,150\n"
+    )
+    cli = CliRunner()
+    dry = cli.invoke(app, ["import", str(path), "--into", "sales", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would create 0, update 0, leave 0 unchanged and skip 2 rows" in dry.output
+    create = ["--on", "unknown_product=create"]
+    real = cli.invoke(app, ["import", str(path), "--into", "sales", *create])
+    assert real.exit_code == 0, real.output
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped" in real.output
+    again = cli.invoke(app, ["import", str(path), "--into", "sales", *create])
+    assert "0 created, 0 updated, 1 unchanged, 0 skipped" in again.output

@@ -47,6 +47,10 @@ def _processor(
 _HEX = attrgetter("hex")
 
 
+def _keep_none(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else proc(value)
+
+
 def json_list(items: list[str]) -> str:
     """``json.dumps`` of a list of plain strings, fast for the usual case."""
     if any('"' in i or "\\" in i or not i.isprintable() for i in items):
@@ -76,6 +80,8 @@ def insert_rows(
     data: list[Iterable[Any]] = []
     for name, column in columns.items():
         proc = None if name in prepared else _processor(session, table, name)
+        if proc is not None and table.c[name].nullable:
+            proc = _keep_none(proc)
         data.append(list(map(proc, column)) if proc else column)
     for name, value in constants.items():
         proc = _processor(session, table, name)

@@ -136,11 +136,11 @@ def _is_money(cell: Any) -> bool:
 
 # Which field a sniffed kind suggests, per target.
 VALUE_FIELDS = {
-    Kind.PHONE: ("phone",),
-    Kind.EMAIL: ("email",),
-    Kind.DATE: ("counted_at", "observed_at"),
-    Kind.MONEY: ("balance", "price", "counted", "stock"),
-    Kind.TEXT: ("name", "product", "competitor"),
+    Kind.PHONE: ("phone", "customer_phone", "payer_phone"),
+    Kind.EMAIL: ("email", "customer_email"),
+    Kind.DATE: ("counted_at", "observed_at", "sold_at", "issued_at", "paid_at"),
+    Kind.MONEY: ("balance", "price", "counted", "stock", "total", "amount"),
+    Kind.TEXT: ("name", "product", "competitor", "customer", "payer_name"),
 }
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from copcca.config import Settings
 from copcca.db.base import utcnow
 from copcca.db.session import Database
+from copcca.imports import statements
 from copcca.imports import validation as v
 from copcca.imports.formats.table import Layout, data_rows
 from copcca.imports.keyfilter import KeyFilter, customer_keys
@@ -58,12 +59,18 @@ def _writers() -> dict[str, WriterFactory]:
     if not WRITERS:
         from copcca.imports.writers.competitors import CompetitorPriceWriter
         from copcca.imports.writers.customers import CustomerWriter
+        from copcca.imports.writers.invoices import InvoiceWriter
+        from copcca.imports.writers.payments import PaymentWriter
         from copcca.imports.writers.products import ProductWriter
+        from copcca.imports.writers.sales import SaleWriter
         from copcca.imports.writers.stock import StockCountWriter
 
         WRITERS.update(
             customers=CustomerWriter,
             products=ProductWriter,
+            sales=SaleWriter,
+            invoices=InvoiceWriter,
+            payments=PaymentWriter,
             stock_counts=StockCountWriter,
             competitor_prices=CompetitorPriceWriter,
         )
@@ -119,16 +126,48 @@ def staged_file(
 
 
 def batches(
-    path: Path, layout: Layout, limits: Limits, size: int, start_after: int = 0
+    path: Path,
+    layout: Layout,
+    limits: Limits,
+    size: int,
+    start_after: int = 0,
+    together: int | None = None,
 ) -> Iterator[list[tuple[int, list[Any]]]]:
+    """Rows in chunks of ``size``; rows next to each other with the same
+    value in column ``together`` (a receipt's lines) stay in one chunk."""
     chunk: list[tuple[int, list[Any]]] = []
     for item in data_rows(path, layout, limits, start_after):
-        chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= size and not _same_group(chunk[-1][1], item[1], together):
             yield chunk
             chunk = []
+        chunk.append(item)
     if chunk:
         yield chunk
+
+
+def _same_group(last: list[Any], row: list[Any], column: int | None) -> bool:
+    if column is None or column >= len(last) or column >= len(row):
+        return False
+    return last[column] not in ("", None) and last[column] == row[column]
+
+
+def clean_batches(
+    path: Path,
+    job_details: dict[str, Any],
+    plan: Plan,
+    limits: Limits,
+    size: int,
+    start_after: int = 0,
+) -> Iterator[CleanBatch]:
+    """The job's rows cleaned and checked, a batch at a time; an M-Pesa
+    statement is read by its own reader (``imports.statements``)."""
+    if job_details.get("statement") == statements.MPESA:
+        yield from statements.batches(path, size, start_after)
+        return
+    layout = Layout.from_dict(job_details["layout"])
+    together = plan.field_map.get("number") if plan.target.key == "sales" else None
+    for rows in batches(path, layout, limits, size, start_after, together):
+        yield clean_batch(plan, rows)
 
 
 @dataclass
@@ -204,9 +243,9 @@ def run_check(
         job = ImportJobRepository(session, company_id).get_or_404(job_id)
         company = session.get(Company, company_id)
         assert company is not None
-        plan, layout = build_plan(job, company), Layout.from_dict(job.details["layout"])
+        plan, details = build_plan(job, company), dict(job.details)
         source_key, total = job.source_key or "", job.total_rows
-        columns = _columns(job)
+        sha, columns = job.file_sha256 or "", _columns(job)
     factory = _writers()[plan.target.key]
     with staged_file(db, company_id, job_id) as path:
         try:
@@ -216,8 +255,9 @@ def run_check(
                 company = session.get(Company, company_id)
                 assert company is not None
                 keys = _keys(session, plan, company_id, total)
-                for rows in batches(path, layout, limits, settings.import_batch_rows):
-                    batch = clean_batch(plan, rows)
+                for batch in clean_batches(
+                    path, details, plan, limits, settings.import_batch_rows
+                ):
                     ctx = WriteContext(
                         session,
                         company,
@@ -226,6 +266,7 @@ def run_check(
                         plan.on_problem,
                         started,
                         keys,
+                        sha,
                     )
                     written = factory(ctx).write(batch)
                     kept += tally.add(batch, written, MAX_STORED_PROBLEMS - len(kept))
@@ -266,18 +307,18 @@ def run_import(
         job = ImportJobRepository(session, company_id).get_or_404(job_id)
         company = session.get(Company, company_id)
         assert company is not None
-        plan, layout = build_plan(job, company), Layout.from_dict(job.details["layout"])
+        plan, details = build_plan(job, company), dict(job.details)
         start_after, started = job.checkpoint_row, job.started_at or utcnow()
         keys = _keys(session, plan, company_id, job.total_rows)
         source_key, total, columns = job.source_key or "", job.total_rows, _columns(job)
+        sha = job.file_sha256 or ""
     factory = _writers()[plan.target.key]
     pause = settings.import_throttle_ms / 1000
     try:
         with staged_file(db, company_id, job_id) as path:
-            for rows in batches(
-                path, layout, limits, settings.import_batch_rows, start_after
+            for batch in clean_batches(
+                path, details, plan, limits, settings.import_batch_rows, start_after
             ):
-                batch = clean_batch(plan, rows)
                 with db.transaction(company_id) as session:
                     done = _commit_batch(
                         session,
@@ -291,6 +332,7 @@ def run_import(
                         started,
                         columns,
                         keys,
+                        sha,
                     )
                 if progress:
                     progress(done, total)
@@ -334,6 +376,7 @@ def _commit_batch(
     started: Any,
     columns: dict[str, str],
     keys: KeyFilter | None = None,
+    sha: str = "",
 ) -> int:
     repo = ImportJobRepository(session, company_id)
     job = repo.lock(job_id)
@@ -345,7 +388,7 @@ def _commit_batch(
     company = session.get(Company, company_id)
     assert company is not None
     ctx = WriteContext(
-        session, company, job_id, source_key, plan.on_problem, started, keys
+        session, company, job_id, source_key, plan.on_problem, started, keys, sha
     )
     written = factory(ctx).write(batch)
     rows = problem_rows(batch)

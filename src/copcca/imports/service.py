@@ -27,7 +27,7 @@ from copcca.config import Settings
 from copcca.db.base import utcnow
 from copcca.db.session import on_commit
 from copcca.errors import Conflict, CopccaError, InvalidInput
-from copcca.imports import mapping
+from copcca.imports import mapping, statements
 from copcca.imports.errors import EmptyFile, TooBig
 from copcca.imports.formats.table import Layout, scan
 from copcca.imports.limits import Limits
@@ -103,6 +103,13 @@ def create_job(
     company = _company(session, principal)
     limits = Limits.from_settings(settings)
     layout, sniff = scan(staged.path, limits, spec, company.country, sheet)
+    statement = statements.recognise(staged.path, layout.kind)
+    if statement is not None:  # an M-Pesa statement is payments, whatever was picked
+        if spec.key != "payments":
+            spec = get_target("payments")
+            layout, sniff = scan(staged.path, limits, spec, company.country, sheet)
+        layout.notices.append(statements.notice(statement))
+        layout.total_rows = statements.row_count(statement)
     repo = ImportJobRepository(session, principal.company_id)
     job = repo.add(
         ImportJob(
@@ -128,6 +135,8 @@ def create_job(
         )
     )
     _suggest(session, job, spec, layout, sniff, company)
+    if statement is not None:
+        job.details = {**job.details, "statement": statements.MPESA}
     session.flush()
     with staged.path.open("rb") as handle:
         repo.store_file(job, handle)
@@ -267,6 +276,8 @@ def clean_options(options: dict[str, Any]) -> dict[str, Any]:
 def missing_fields(job: ImportJob) -> list[str]:
     """Required field groups no column is mapped to."""
     spec = get_target(job.target)
+    if (job.details or {}).get("statement"):
+        return []  # read by the statement's own reader, not the mapping
     mapped = {c.get("field") for c in job.mapping.get("columns", [])}
     return [
         " or ".join(spec.field(n).label for n in group)

@@ -8,18 +8,29 @@ it is now; the undo counts it as a conflict instead of overwriting it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, Uuid, delete
 from sqlalchemy.orm import Session
 
 from copcca.db.base import utcnow
 from copcca.db.session import Database
 from copcca.imports import bulk
 from copcca.imports.repository import ImportJobRepository
-from copcca.models.crm import CompetitorPrice, Customer, Product
+from copcca.models.crm import (
+    CompetitorPrice,
+    Customer,
+    Invoice,
+    Payment,
+    Product,
+    Sale,
+    SaleLine,
+)
 from copcca.models.import_rows import ImportChange, ImportLink
 from copcca.models.integrations import SyncStatus
+from copcca.models.payments import PaymentRequest
 from copcca.models.tenancy import Company
 from copcca.security import audit
 from copcca.security.principal import Principal
@@ -29,11 +40,36 @@ TABLES: dict[str, Table] = {
     "customer": cast(Table, Customer.__table__),
     "product": cast(Table, Product.__table__),
     "competitor_price": cast(Table, CompetitorPrice.__table__),
+    "sale": cast(Table, Sale.__table__),
+    "sale_line": cast(Table, SaleLine.__table__),
+    "invoice": cast(Table, Invoice.__table__),
+    "payment": cast(Table, Payment.__table__),
+    "payment_request": cast(Table, PaymentRequest.__table__),
 }
+# Rows that point at others go first (lines before sales, payments before the
+# invoices they paid, everything before the customers and products it names).
+DELETE_ORDER = (
+    "sale_line",
+    "sale",
+    "payment",
+    "payment_request",
+    "invoice",
+    "competitor_price",
+    "customer",
+    "product",
+)
+# entity -> (session, company, ids) -> ids that may really be deleted; it
+# undoes what deleting would leave wrong (an invoice's paid amount).
+BeforeDelete = Callable[[Session, uuid.UUID, list[uuid.UUID]], list[uuid.UUID]]
+BEFORE_DELETE: dict[str, BeforeDelete] = {}
 
 
-def register_table(entity: str, table: Table) -> None:
+def register_table(
+    entity: str, table: Table, before_delete: BeforeDelete | None = None
+) -> None:
     TABLES[entity] = table
+    if before_delete is not None:
+        BEFORE_DELETE[entity] = before_delete
 
 
 def run_undo(
@@ -79,12 +115,50 @@ def undo_change(
         entity, _, raw = item.rpartition(":")
         by_entity.setdefault(entity or change.entity, []).append(uuid.UUID(raw))
     removed = 0
-    # Prices before the products they point at.
-    for entity in sorted(by_entity, key=lambda e: e != "competitor_price"):
-        removed += bulk.delete_ids(
-            session, TABLES[entity], by_entity[entity], company_id
-        )
+    _load_hooks()
+    for entity in sorted(by_entity, key=_delete_rank):
+        ids = by_entity[entity]
+        hook = BEFORE_DELETE.get(entity)
+        if hook is not None:
+            allowed = hook(session, company_id, ids)
+            conflicts += len(ids) - len(allowed)
+            ids = allowed
+        removed += bulk.delete_ids(session, TABLES[entity], ids, company_id)
     return removed, restored, conflicts
+
+
+def _unused(*columns: Any) -> BeforeDelete:
+    """A before-delete step keeping rows something else still points at (a
+    customer an invoice kept by the undo names, a product a synced sale
+    sold since): removing them would orphan those records."""
+
+    def keep_used(
+        session: Session, company_id: uuid.UUID, ids: list[uuid.UUID]
+    ) -> list[uuid.UUID]:
+        used: set[uuid.UUID] = set()
+        for column in columns:
+            rows = bulk.select_in(
+                session, [column], column, ids, column.table.c.company_id == company_id
+            )
+            used.update(row[0] for row in rows)
+        return [i for i in ids if i not in used]
+
+    return keep_used
+
+
+BEFORE_DELETE.update(
+    customer=_unused(Sale.customer_id, Invoice.customer_id, Payment.customer_id),
+    product=_unused(SaleLine.product_id, CompetitorPrice.product_id),
+)
+
+
+def _delete_rank(entity: str) -> int:
+    return DELETE_ORDER.index(entity) if entity in DELETE_ORDER else -1
+
+
+def _load_hooks() -> None:
+    """Writers that need a step before their rows go register it on import."""
+    from copcca.imports.writers import invoices, payments  # noqa: F401
 
 
 def _restore(
@@ -103,7 +177,7 @@ def _restore(
     now = dict(zip(before, current, strict=True))
     if any(_plain(now[k]) != after[k] for k in before):
         return False
-    values = dict(before)
+    values = {k: _stored(table, k, v) for k, v in before.items()}
     if "updated_at" in table.c:
         values["updated_at"] = utcnow()
     session.execute(
@@ -115,7 +189,29 @@ def _restore(
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, list | tuple) else value
+    """The value as the change log wrote it (see ``writers.base.jsonable``)."""
+    from copcca.imports.writers.base import jsonable
+
+    return jsonable(value)
+
+
+def _stored(table: Table, name: str, value: Any) -> Any:
+    """A change-log value back in its column's Python type."""
+    if value is None:
+        return None
+    column = table.c[name]
+    if isinstance(column.type, Uuid):
+        return uuid.UUID(str(value))
+    if isinstance(value, str) and _is_timestamp(column.type):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _is_timestamp(kind: Any) -> bool:
+    try:
+        return kind.python_type is datetime  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return False
 
 
 def _finish(

@@ -128,6 +128,55 @@ PROBLEMS: dict[str, ProblemKind] = {
             (SKIP, CREATE),
         ),
         ProblemKind(
+            "unknown_customer",
+            "warning",
+            "Customer not in your list",
+            "The import adds the customer; or import the row without a "
+            "customer, or leave it out.",
+            (CREATE, WITHOUT, SKIP),
+            CREATE,
+        ),
+        ProblemKind(
+            "unknown_invoice",
+            "warning",
+            "Invoice not in your list",
+            "The payment is imported and matched like any other (or waits "
+            "for you in Payments); or leave the row out.",
+            (WITHOUT, SKIP),
+            WITHOUT,
+        ),
+        ProblemKind(
+            "bad_status",
+            "error",
+            "Unknown invoice status",
+            "Write Open, Paid, Partly paid, Draft or Void (Swahili and French "
+            "words work too).",
+            (SKIP, WITHOUT),
+        ),
+        ProblemKind(
+            "already_counted",
+            "info",
+            "Payment already counted",
+            "A payment with this reference is already recorded (by an earlier "
+            "import, a statement or the provider); it is not counted again.",
+            (),
+        ),
+        ProblemKind(
+            "payment_held",
+            "warning",
+            "Held for you to check",
+            "It disagrees with a payment we were expecting (amount, phone or "
+            "reference). Open Payments, Held back, to decide.",
+            (),
+        ),
+        ProblemKind(
+            "statement_row",
+            "error",
+            "A statement row we could not read",
+            "Check this row in the statement; the other rows are imported.",
+            (SKIP,),
+        ),
+        ProblemKind(
             "duplicate_in_file",
             "warning",
             "Appears twice in this file",

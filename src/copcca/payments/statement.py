@@ -69,7 +69,7 @@ def import_statement(
     result = StatementResult(skipped=statement.skipped, problems=statement.problems)
     codes = shortcodes_of(integration)
     for row in statement.rows:
-        outcome = _record(session, company, integration.id, row, codes)
+        outcome = record_row(session, company, integration.id, row, codes)
         if outcome is Outcome.CREDITED:
             result.added += 1
         elif outcome is Outcome.ALREADY:
@@ -104,13 +104,15 @@ def import_statement(
     return result
 
 
-def _record(
+def record_row(
     session: Session,
     company: Company,
-    integration_id: uuid.UUID,
+    integration_id: uuid.UUID | None,
     row: StatementRow,
     shortcodes: set[str],
 ) -> Outcome:
+    """One statement row, settled like any confirmed M-Pesa payment (the
+    Import Center's statement and M-Pesa rows come through here too)."""
     confirmed = Confirmed(
         amount_minor=row.amount_minor,
         currency=CURRENCY,

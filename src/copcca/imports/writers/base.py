@@ -46,9 +46,15 @@ class WriteContext:
     on_problem: dict[str, str]
     started_at: datetime
     keys: KeyFilter | None = None  # keys that may exist (customers only)
+    file_sha256: str = ""
 
     def choice(self, code: str) -> str:
         return choice_for(self.on_problem, code)
+
+    def row_key(self, row: int) -> str:
+        """A stable key for a record the file gives no id for: the same row
+        of the same file (re-imported) gets the same key."""
+        return f"row:{self.file_sha256[:16]}:{row}"
 
 
 @dataclass
@@ -93,8 +99,9 @@ def match_order(
 
 
 def load_links(
-    ctx: WriteContext, entity: str, external_ids: list[Any]
+    ctx: WriteContext, entity: str, external_ids: list[Any], scope: str | None = None
 ) -> dict[str, uuid.UUID]:
+    """File ids already imported, in ``scope`` (by default the file layout)."""
     rows = select_in(
         ctx.session,
         [ImportLink.external_id, ImportLink.entity_id],
@@ -102,7 +109,7 @@ def load_links(
         external_ids,
         ImportLink.company_id == ctx.company.id,
         ImportLink.entity == entity,
-        ImportLink.source_key == ctx.source_key,
+        ImportLink.source_key == (ctx.source_key if scope is None else scope),
     )
     return {ext: eid for ext, eid in rows}
 
@@ -112,10 +119,12 @@ def save_links(
     entity: str,
     wanted: dict[str, uuid.UUID],
     known: dict[str, uuid.UUID],
+    scope: str | None = None,
 ) -> list[str]:
     """Create or repoint file-id links; returns the ids of links created."""
     created: list[str] = []
     session = ctx.session
+    source_key = ctx.source_key if scope is None else scope
     for ext, entity_id in wanted.items():
         if ext in known:
             if known[ext] != entity_id:
@@ -124,7 +133,7 @@ def save_links(
                     .where(
                         ImportLink.company_id == ctx.company.id,
                         ImportLink.entity == entity,
-                        ImportLink.source_key == ctx.source_key,
+                        ImportLink.source_key == source_key,
                         ImportLink.external_id == ext,
                     )
                     .values(entity_id=entity_id)
@@ -134,13 +143,34 @@ def save_links(
             id=uuid.uuid4(),
             company_id=ctx.company.id,
             entity=entity,
-            source_key=ctx.source_key,
+            source_key=source_key,
             external_id=ext,
             entity_id=entity_id,
         )
         session.add(link)
         created.append(str(link.id))
     return created
+
+
+def jsonable(value: Any) -> Any:
+    """A value as the change log (JSON) keeps it; undo turns it back."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def change(
+    entity: str, row_id: uuid.UUID, before: dict[str, Any], after: dict[str, Any]
+) -> dict[str, Any]:
+    """One change-log entry: the values a row had and the ones written."""
+    return {
+        "entity": entity,
+        "id": str(row_id),
+        "before": {k: jsonable(v) for k, v in before.items()},
+        "after": {k: jsonable(v) for k, v in after.items()},
+    }
 
 
 def merge_lists(*lists: list[Any]) -> list[str]:

@@ -13,9 +13,8 @@ from sqlalchemy import Table
 
 from copcca.db.base import utcnow
 from copcca.imports import bulk
-from copcca.imports.validation import CREATE
 from copcca.imports.writers.base import CleanBatch, WriteContext, Written
-from copcca.imports.writers.products import FIELDS, find_products, flush_products
+from copcca.imports.writers.linked import products_for
 from copcca.models.crm import CompetitorPrice
 
 TABLE = cast(Table, CompetitorPrice.__table__)
@@ -37,45 +36,8 @@ class CompetitorPriceWriter:
         self.zone = ZoneInfo(ctx.company.timezone)
 
     def write(self, batch: CleanBatch) -> Written:
-        ctx, out = self.ctx, Written("competitor_price")
-        skus, names = batch.column("sku"), batch.column("product")
-        live = batch.live()
-        by_sku, by_name = find_products(
-            ctx, [skus[i] for i in live], [names[i] for i in live]
-        )
-        product_ids: list[uuid.UUID | None] = [None] * batch.size
-        new_products: dict[str, uuid.UUID] = {}
-        state: dict[uuid.UUID, dict[str, Any]] = {}
-        for i in list(live):
-            hit = (by_sku.get(skus[i]) if skus[i] else None) or (
-                by_name.get(names[i].lower()) if names[i] else None
-            )
-            key = (skus[i] or names[i] or "").lower()
-            pid = hit.id if hit is not None else new_products.get(key)
-            if pid is None:
-                batch.problems.add(
-                    i,
-                    "sku" if skus[i] else "product",
-                    "unknown_product",
-                    skus[i] or names[i],
-                )
-                if ctx.choice("unknown_product") != CREATE:
-                    batch.skip[i] = True  # counted with the batch's skipped rows
-                    continue
-                pid = uuid.uuid4()
-                new_products[key] = pid
-                state[pid] = {f: None for f in FIELDS} | {
-                    "id": pid,
-                    "name": (names[i] or skus[i] or "Product")[:300],
-                    "sku": skus[i],
-                    "price_minor": 0,
-                    "currency": batch.currencies[i],
-                }
-            product_ids[i] = pid
-        if state:
-            product_out = Written("product")
-            flush_products(ctx, list(state), state, {}, product_out)
-            out.created_ids.extend(f"product:{i}" for i in product_out.created_ids)
+        out = Written("competitor_price")
+        product_ids = products_for(self.ctx, batch, out, required=True)
         self._prices(batch, product_ids, out)
         return out
 
