@@ -128,7 +128,14 @@ def worker(
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    into: Annotated[str, typer.Option("--into", help="customers, products, ...")],
+    into: Annotated[
+        str,
+        typer.Option(
+            "--into",
+            help="customers, products, sales, invoices, payments (M-Pesa "
+            "statements too), stock_counts or competitor_prices",
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would change; write nothing")
     ] = False,
