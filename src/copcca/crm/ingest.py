@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from copcca import events
 from copcca.crm.external_ids import ExternalIdRepository, Link
+from copcca.crm.ids import new_id
 from copcca.crm.phones import normalise_phone
 from copcca.crm.records import CustomerRecord, ProductRecord
 from copcca.crm.repository import CustomerRepository, ProductRepository
@@ -113,11 +114,14 @@ class Ingestor:
                 keys.product(record)
             elif type(record) in _KEY_FINDERS:
                 _KEY_FINDERS[type(record)](record, keys)
-        linked: dict[str, list[uuid.UUID]] = {}
         if self.integration_id:
             for entity, ids in keys.external.items():
-                links = self.external.preload(self.integration_id, entity, ids)
-                linked[entity] = [link.entity_id for link in links]
+                repo = self._rows.get(entity)
+                model = repo.model if repo is not None else None
+                found = self.external.preload(self.integration_id, entity, ids, model)
+                if repo is not None:
+                    for link, row in found:
+                        repo.known(link.entity_id, row)
         # Customers we know by external id need no phone or email lookup.
         phones: set[str] = set()
         emails: set[str] = set()
@@ -133,10 +137,8 @@ class Ingestor:
                 email = clean_email(raw)
                 if email:
                     emails.add(email)
-        self.customers.preload(
-            ids=linked.get("customer", ()), phones=phones, emails=emails
-        )
-        self.products.preload(ids=linked.get("product", ()), skus=keys.skus)
+        self.customers.preload(phones=phones, emails=emails)
+        self.products.preload(skus=keys.skus)
 
     def _linked(self, entity: str, external_id: str | None) -> bool:
         if not (external_id and self.integration_id):
@@ -232,6 +234,11 @@ class Ingestor:
         self.customers = CustomerRepository(session, company.id)
         self.products = ProductRepository(session, company.id)
         self.external = ExternalIdRepository(session, company.id)
+        # Entities whose rows ``prefetch`` loads with their links.
+        self._rows: dict[str, CustomerRepository | ProductRepository] = {
+            "customer": self.customers,
+            "product": self.products,
+        }
         self._deferred = None
         self._deferred_keys: set[Any] = set()
 
@@ -284,7 +291,7 @@ class Ingestor:
         if existing is None:
             customer = self.customers.add(
                 Customer(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     currency=record.currency or self.company.currency,
                     source=self.source,
                     phones=_merge([phone], extra_phones),
@@ -343,7 +350,7 @@ class Ingestor:
         if existing is None:
             product = self.products.add(
                 Product(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     currency=record.currency or self.company.currency,
                     source=self.source,
                     **{k: v for k, v in values.items() if v is not None},
