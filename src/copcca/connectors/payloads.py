@@ -56,7 +56,7 @@ def money_minor(value: Any, currency: str, *, record: str, what: str) -> int:
     if isinstance(value, float | bool):
         raise DataError(f"{record}: {what} is not a decimal amount.", record=record)
     try:
-        amount = to_minor(Decimal(str(value).strip()), currency)
+        amount = _minor(str(value), currency)
     except (InvalidInput, InvalidOperation) as exc:
         raise DataError(
             f"{record}: {what} '{str(value)[:30]}' is not an amount.", record=record
@@ -64,6 +64,11 @@ def money_minor(value: Any, currency: str, *, record: str, what: str) -> int:
     if abs(amount) > MAX_MINOR:
         raise DataError(f"{record}: {what} is impossibly large.", record=record)
     return amount
+
+
+@lru_cache(maxsize=16384)  # a shop's prices repeat on every page
+def _minor(value: str, currency: str) -> int:
+    return to_minor(Decimal(value.strip()), currency)
 
 
 def quantity(value: Any, *, record: str) -> int:

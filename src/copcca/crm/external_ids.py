@@ -11,7 +11,7 @@ name rows that are gone).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,16 @@ def _link_of(row: Any) -> Link:
     )
 
 
+def _target(row: Any, model: Any, columns: Sequence[Any]) -> Any:
+    """What a preloaded link points at, from the joined row."""
+    if model is None:
+        return None
+    if not columns:
+        return row[-1]
+    values = tuple(row[len(_COLUMNS) :])
+    return values if values[0] is not None else None
+
+
 class ExternalIdRepository(TenantRepository[ExternalId]):
     model = ExternalId
     noun = "external id"
@@ -97,11 +107,14 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         entity: str,
         external_ids: Iterable[str],
         model: Any = None,
+        columns: Sequence[Any] = (),
     ) -> list[tuple[Link, Any]]:
         """Look up many ids at once; later ``find`` calls ask no query.
 
         With ``model`` (the CRM table the entity lives in) each link comes
-        with its row, or None when the row is gone, in the same query: the
+        with its row (or, with ``columns``, the tuple of those, the first
+        being the primary key), or None when the row is gone, in the same
+        query: the
         rows are reached through the link's unique index and the primary
         key. Asking for them apart, ``company_id = ? AND id IN (…250 ids)``,
         makes SQLite's planner (no statistics) walk the company's whole
@@ -119,7 +132,7 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                 ExternalId.external_id.in_(chunk),
             )
             if model is not None:
-                stmt = stmt.add_columns(model).outerjoin(
+                stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
                     model,
                     (model.id == ExternalId.entity_id)
                     & (model.company_id == self.company_id),
@@ -127,7 +140,7 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             for row in self.session.execute(stmt):
                 link = _link_of(row)
                 self._memo[(integration_id, entity, link.external_id)] = link
-                found.append((link, row[-1] if model is not None else None))
+                found.append((link, _target(row, model, columns)))
             for external_id in chunk:
                 self._memo.setdefault((integration_id, entity, external_id), None)
         return found

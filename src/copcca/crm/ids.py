@@ -13,17 +13,37 @@ keys behind tenant checks, never secrets) and still parse as UUIDs.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
 _VERSION = 7 << 76
 _VARIANT = 0b10 << 62
+_BATCH = 256  # ids' worth of random bits asked of the OS at once
+
+
+class _Randomness(threading.local):
+    """Random bits fetched in bulk (one ``urandom`` call per 256 ids)."""
+
+    def __init__(self) -> None:
+        self.bits: list[int] = []
+
+    def take(self) -> int:
+        if not self.bits:
+            raw = os.urandom(10 * _BATCH)
+            self.bits = [
+                int.from_bytes(raw[i : i + 10], "big") for i in range(0, len(raw), 10)
+            ]
+        return self.bits.pop()
+
+
+_random = _Randomness()
 
 
 def new_id() -> uuid.UUID:
     """A version 7 UUID: creation time first, then 74 random bits."""
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = _random.take()
     value = (
         (millis & 0xFFFF_FFFF_FFFF) << 80
         | _VERSION
