@@ -180,6 +180,7 @@ class Ingestor:
         rows; they are written together, in one statement per table, when
         the block ends. Outside a block every write goes through the ORM."""
         self._deferred = {}
+        self._event_templates.clear()
         try:
             yield
             self.write_deferred()
@@ -195,6 +196,18 @@ class Ingestor:
         if key is not None:
             self._deferred_keys.add(key)
         return True
+
+    def event_row(
+        self, type_: str, entity: str, entity_id: uuid.UUID, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An event row to ``defer``: the shape ``events.values`` gives, made
+        once per type and batch (the batch's events share its time), with an
+        ordered id."""
+        template = self._event_templates.get(type_)
+        if template is None:
+            template = events.values(self.company.id, type_, entity=entity)
+            self._event_templates[type_] = template
+        return {**template, "id": new_id(), "entity_id": entity_id, "data": data}
 
     def is_deferred(self, key: Any) -> bool:
         return key in self._deferred_keys
@@ -260,6 +273,7 @@ class Ingestor:
         self._snapshots: dict[uuid.UUID, Any] = {}
         self._deferred = None
         self._deferred_keys: set[Any] = set()
+        self._event_templates: dict[str, dict[str, Any]] = {}
 
     # customers -----------------------------------------------------------
     def _snapshot_of(self, record: CustomerRecord) -> Any:

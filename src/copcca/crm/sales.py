@@ -149,14 +149,12 @@ def _create_deferred(
         },
     )
     ingest.external.remember(link)
-    event = events.values(
-        company_id,
-        "sale.created",
-        entity="sale",
-        entity_id=sale_id,
-        data=_event_data(values, ingest.source),
+    ingest.defer(
+        Event,
+        ingest.event_row(
+            "sale.created", "sale", sale_id, _event_data(values, ingest.source)
+        ),
     )
-    ingest.defer(Event, {**event, "id": new_id()})
     return Upserted(sale_id, Outcome.CREATED)
 
 
