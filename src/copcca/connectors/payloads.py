@@ -73,6 +73,8 @@ def _minor(value: str, currency: str) -> int:
 
 def quantity(value: Any, *, record: str) -> int:
     """A whole, non-negative quantity the database can hold."""
+    if type(value) is int and 0 <= value <= MAX_QUANTITY:
+        return value  # the usual case, without a trip through Decimal
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
@@ -112,11 +114,16 @@ def timestamp(value: Any, *, record: str, required: bool = True) -> datetime | N
             raise DataError(f"{record} has no date.", record=record)
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        return _utc(str(value))
     except ValueError as exc:
         raise DataError(
             f"{record}: '{str(value)[:40]}' is not a date.", record=record
         ) from exc
+
+
+@lru_cache(maxsize=4096)  # a customer's or product's stamp recurs on every order
+def _utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
