@@ -136,6 +136,27 @@ def test_a_returning_customer_is_unchanged_or_updated_in_place(
     assert event_types(runtime, tenant).count("customer.created") == 1
 
 
+def test_a_customer_changed_through_its_phone_is_compared_as_it_now_is(
+    runtime: Runtime,
+) -> None:
+    """Another shop id with the same phone renames the customer; a later
+    order in the same page, in the customer's own name, renames it back
+    (as record by record would), whatever the prefetched snapshot said."""
+    tenant = make_company(runtime)
+    run_pages(
+        runtime,
+        tenant,
+        page(order(id=1, name="#1", customer=buyer(7))),
+        page(
+            order(id=2, name="#2", customer=buyer(8, first_name="Akinyi")),
+            order(id=3, name="#3", customer=buyer(7)),
+        ),
+    )
+    (customer,) = customers(runtime, tenant)
+    assert customer.name == "Wanjiku Kamau"
+    assert event_types(runtime, tenant).count("customer.updated") == 2
+
+
 def test_a_refund_on_a_later_page_updates_the_sale(runtime: Runtime) -> None:
     tenant = make_company(runtime)
     refunded = order(

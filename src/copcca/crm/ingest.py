@@ -355,6 +355,9 @@ class Ingestor:
             for key, value in changes.items():
                 setattr(customer, key, value)
             outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
+        # The row is loaded now (and may have changed through another
+        # record's phone or email): it, not its snapshot, is compared next.
+        self._snapshots.pop(customer.id, None)
         self.customers.remember(customer)
         self._link("customer", record.external_id, customer.id, record)
         return Upserted(customer.id, outcome)
