@@ -56,7 +56,7 @@ def money_minor(value: Any, currency: str, *, record: str, what: str) -> int:
     if isinstance(value, float | bool):
         raise DataError(f"{record}: {what} is not a decimal amount.", record=record)
     try:
-        amount = to_minor(Decimal(str(value).strip()), currency)
+        amount = _minor(str(value), currency)
     except (InvalidInput, InvalidOperation) as exc:
         raise DataError(
             f"{record}: {what} '{str(value)[:30]}' is not an amount.", record=record
@@ -66,8 +66,15 @@ def money_minor(value: Any, currency: str, *, record: str, what: str) -> int:
     return amount
 
 
+@lru_cache(maxsize=16384)  # a shop's prices repeat on every page
+def _minor(value: str, currency: str) -> int:
+    return to_minor(Decimal(value.strip()), currency)
+
+
 def quantity(value: Any, *, record: str) -> int:
     """A whole, non-negative quantity the database can hold."""
+    if type(value) is int and 0 <= value <= MAX_QUANTITY:
+        return value  # the usual case, without a trip through Decimal
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
@@ -107,11 +114,16 @@ def timestamp(value: Any, *, record: str, required: bool = True) -> datetime | N
             raise DataError(f"{record} has no date.", record=record)
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        return _utc(str(value))
     except ValueError as exc:
         raise DataError(
             f"{record}: '{str(value)[:40]}' is not a date.", record=record
         ) from exc
+
+
+@lru_cache(maxsize=4096)  # a customer's or product's stamp recurs on every order
+def _utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

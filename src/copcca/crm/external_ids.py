@@ -11,7 +11,7 @@ name rows that are gone).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from copcca.crm.ids import new_id
 from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
 from copcca.models.crm import ExternalId
@@ -65,6 +66,16 @@ def _link_of(row: Any) -> Link:
     )
 
 
+def _target(row: Any, model: Any, columns: Sequence[Any]) -> Any:
+    """What a preloaded link points at, from the joined row."""
+    if model is None:
+        return None
+    if not columns:
+        return row[-1]
+    values = tuple(row[len(_COLUMNS) :])
+    return values if values[0] is not None else None
+
+
 class ExternalIdRepository(TenantRepository[ExternalId]):
     model = ExternalId
     noun = "external id"
@@ -91,13 +102,28 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         return self._memo[key]
 
     def preload(
-        self, integration_id: uuid.UUID, entity: str, external_ids: Iterable[str]
-    ) -> list[Link]:
-        """Look up many ids at once; later ``find`` calls ask no query."""
+        self,
+        integration_id: uuid.UUID,
+        entity: str,
+        external_ids: Iterable[str],
+        model: Any = None,
+        columns: Sequence[Any] = (),
+    ) -> list[tuple[Link, Any]]:
+        """Look up many ids at once; later ``find`` calls ask no query.
+
+        With ``model`` (the CRM table the entity lives in) each link comes
+        with its row (or, with ``columns``, the tuple of those, the first
+        being the primary key), or None when the row is gone, in the same
+        query: the
+        rows are reached through the link's unique index and the primary
+        key. Asking for them apart, ``company_id = ? AND id IN (…250 ids)``,
+        makes SQLite's planner (no statistics) walk the company's whole
+        index, a cost that grows with every page a sync stores.
+        """
         wanted = sorted(
             {e for e in external_ids if (integration_id, entity, e) not in self._memo}
         )
-        found: list[Link] = []
+        found: list[tuple[Link, Any]] = []
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             stmt = self._select_links().where(
@@ -105,12 +131,18 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                 ExternalId.entity == entity,
                 ExternalId.external_id.in_(chunk),
             )
-            links = {r.external_id: _link_of(r) for r in self.session.execute(stmt)}
-            for external_id in chunk:
-                self._memo[(integration_id, entity, external_id)] = links.get(
-                    external_id
+            if model is not None:
+                stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
+                    model,
+                    (model.id == ExternalId.entity_id)
+                    & (model.company_id == self.company_id),
                 )
-            found.extend(links.values())
+            for row in self.session.execute(stmt):
+                link = _link_of(row)
+                self._memo[(integration_id, entity, link.external_id)] = link
+                found.append((link, _target(row, model, columns)))
+            for external_id in chunk:
+                self._memo.setdefault((integration_id, entity, external_id), None)
         return found
 
     def forget(self) -> None:
@@ -136,7 +168,7 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         if found is None:
             row = self.add(
                 ExternalId(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     integration_id=integration_id,
                     entity=entity,
                     external_id=external_id,

@@ -15,16 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Uuid
 from sqlalchemy.orm import Session
 
 from copcca import events
 from copcca.crm.external_ids import ExternalIdRepository, Link
+from copcca.crm.ids import new_id
 from copcca.crm.phones import normalise_phone
 from copcca.crm.records import CustomerRecord, ProductRecord
 from copcca.crm.repository import CustomerRepository, ProductRepository
+from copcca.imports.bulk import insert_rows
 from copcca.models.crm import Customer, Product
 from copcca.models.tenancy import Company
 
@@ -113,11 +116,9 @@ class Ingestor:
                 keys.product(record)
             elif type(record) in _KEY_FINDERS:
                 _KEY_FINDERS[type(record)](record, keys)
-        linked: dict[str, list[uuid.UUID]] = {}
         if self.integration_id:
             for entity, ids in keys.external.items():
-                links = self.external.preload(self.integration_id, entity, ids)
-                linked[entity] = [link.entity_id for link in links]
+                self._preload_links(self.integration_id, entity, ids)
         # Customers we know by external id need no phone or email lookup.
         phones: set[str] = set()
         emails: set[str] = set()
@@ -133,10 +134,32 @@ class Ingestor:
                 email = clean_email(raw)
                 if email:
                     emails.add(email)
-        self.customers.preload(
-            ids=linked.get("customer", ()), phones=phones, emails=emails
-        )
-        self.products.preload(ids=linked.get("product", ()), skus=keys.skus)
+        self.customers.preload(phones=phones, emails=emails)
+        self.products.preload(skus=keys.skus)
+
+    def _preload_links(
+        self, integration_id: uuid.UUID, entity: str, ids: set[str]
+    ) -> None:
+        """Links with what they point at: customers as snapshots of the
+        columns an upsert compares, products as rows."""
+        if entity == "customer":
+            found = self.external.preload(
+                integration_id, entity, ids, Customer, SNAPSHOT
+            )
+            for link, values in found:
+                if values is None:  # the customer is gone: match by phone
+                    self.customers.known(link.entity_id, None)
+                else:
+                    self._snapshots[link.entity_id] = SimpleNamespace(
+                        **dict(zip(SNAPSHOT_NAMES, values, strict=True))
+                    )
+        elif entity == "product":
+            for link, row in self.external.preload(
+                integration_id, entity, ids, Product
+            ):
+                self.products.known(link.entity_id, row)
+        else:
+            self.external.preload(integration_id, entity, ids)
 
     def _linked(self, entity: str, external_id: str | None) -> bool:
         if not (external_id and self.integration_id):
@@ -146,6 +169,7 @@ class Ingestor:
     def forget(self) -> None:
         """Drop remembered lookups (call after a rolled-back savepoint)."""
         self.external.forget()
+        self._snapshots.clear()
         self.customers.forget()
         self.products.forget()
 
@@ -156,6 +180,7 @@ class Ingestor:
         rows; they are written together, in one statement per table, when
         the block ends. Outside a block every write goes through the ORM."""
         self._deferred = {}
+        self._event_templates.clear()
         try:
             yield
             self.write_deferred()
@@ -172,6 +197,18 @@ class Ingestor:
             self._deferred_keys.add(key)
         return True
 
+    def event_row(
+        self, type_: str, entity: str, entity_id: uuid.UUID, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An event row to ``defer``: the shape ``events.values`` gives, made
+        once per type and batch (the batch's events share its time), with an
+        ordered id."""
+        template = self._event_templates.get(type_)
+        if template is None:
+            template = events.values(self.company.id, type_, entity=entity)
+            self._event_templates[type_] = template
+        return {**template, "id": new_id(), "entity_id": entity_id, "data": data}
+
     def is_deferred(self, key: Any) -> bool:
         return key in self._deferred_keys
 
@@ -185,9 +222,10 @@ class Ingestor:
         if not self._deferred:
             return
         self.session.flush()
-        connection = self.session.connection()
         for model, rows in self._deferred.items():
-            connection.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+            table = model.__table__  # type: ignore[attr-defined]
+            columns, prepared = _columns(self.session, table, rows)
+            insert_rows(self.session, table, columns, {}, prepared)
         self._deferred.clear()
         self._deferred_keys.clear()
         self.external.forget()
@@ -232,10 +270,21 @@ class Ingestor:
         self.customers = CustomerRepository(session, company.id)
         self.products = ProductRepository(session, company.id)
         self.external = ExternalIdRepository(session, company.id)
+        self._snapshots: dict[uuid.UUID, Any] = {}
         self._deferred = None
         self._deferred_keys: set[Any] = set()
+        self._event_templates: dict[str, dict[str, Any]] = {}
 
     # customers -----------------------------------------------------------
+    def _snapshot_of(self, record: CustomerRecord) -> Any:
+        """The prefetched columns of the customer ``record`` is linked to,
+        when the row itself is not loaded: an unchanged customer (most
+        orders are from a returning one) needs no ORM object at all."""
+        if not (record.external_id and self.integration_id and self._snapshots):
+            return None
+        link = self.external.find(self.integration_id, "customer", record.external_id)
+        return self._snapshots.get(link.entity_id) if link is not None else None
+
     def match_customer(self, record: CustomerRecord) -> Customer | None:
         if record.external_id and self.integration_id:
             link = self.external.find(
@@ -280,11 +329,18 @@ class Ingestor:
             if p
         ]
         extra_emails = [e for e in (clean_email(x) for x in record.extra_emails) if e]
+        extras = (phone, email, extra_phones, extra_emails)
+        snapshot = self._snapshot_of(record)
+        if snapshot is not None:
+            if not _customer_changes(snapshot, values, *extras):
+                self._link("customer", record.external_id, snapshot.id, record)
+                return Upserted(snapshot.id, Outcome.UNCHANGED)
+            del self._snapshots[snapshot.id]  # the row itself changes now
         existing = self.match_customer(record)
         if existing is None:
             customer = self.customers.add(
                 Customer(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     currency=record.currency or self.company.currency,
                     source=self.source,
                     phones=_merge([phone], extra_phones),
@@ -295,20 +351,13 @@ class Ingestor:
             outcome = Outcome.CREATED
         else:
             customer = existing
-            # Keep what we know when the incoming record is silent.
-            values = {k: v for k, v in values.items() if v not in (None, "")}
-            if existing.phone and phone and existing.phone != phone:
-                values.pop("phone")  # a second number becomes an extra one
-            if existing.email and email and existing.email != email:
-                values.pop("email")
-            changed = apply_values(customer, values)
-            phones = _merge(customer.phones, [phone], extra_phones)
-            emails = _merge(customer.emails, [email], extra_emails)
-            if phones != customer.phones:
-                customer.phones, changed = phones, True
-            if emails != customer.emails:
-                customer.emails, changed = emails, True
-            outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
+            changes = _customer_changes(customer, values, *extras)
+            for key, value in changes.items():
+                setattr(customer, key, value)
+            outcome = Outcome.UPDATED if changes else Outcome.UNCHANGED
+        # The row is loaded now (and may have changed through another
+        # record's phone or email): it, not its snapshot, is compared next.
+        self._snapshots.pop(customer.id, None)
         self.customers.remember(customer)
         self._link("customer", record.external_id, customer.id, record)
         return Upserted(customer.id, outcome)
@@ -343,7 +392,7 @@ class Ingestor:
         if existing is None:
             product = self.products.add(
                 Product(
-                    id=uuid.uuid4(),
+                    id=new_id(),
                     currency=record.currency or self.company.currency,
                     source=self.source,
                     **{k: v for k, v in values.items() if v is not None},
@@ -375,6 +424,66 @@ class Ingestor:
                 entity_id,
                 getattr(record, "updated_at", None),
             )
+
+
+def _columns(
+    session: Session, table: Any, rows: list[dict[str, Any]]
+) -> tuple[dict[str, list[Any]], frozenset[str]]:
+    """Deferred rows column by column, for the bulk writer. Where UUIDs are
+    stored as text (SQLite), nullable UUID columns (a sale without a
+    customer, a line whose product was deleted) are converted here."""
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    if session.get_bind().dialect.supports_native_uuid:
+        return columns, frozenset()
+    prepared = set()
+    for name, values in columns.items():
+        if isinstance(table.c[name].type, Uuid):
+            columns[name] = [None if v is None else v.hex for v in values]
+            prepared.add(name)
+    return columns, frozenset(prepared)
+
+
+# What ``prefetch`` reads of a linked customer to tell whether it changed.
+SNAPSHOT = (
+    Customer.id,
+    Customer.name,
+    Customer.phone,
+    Customer.email,
+    Customer.city,
+    Customer.address,
+    Customer.country,
+    Customer.notes,
+    Customer.balance_minor,
+    Customer.phones,
+    Customer.emails,
+)
+SNAPSHOT_NAMES = tuple(column.key for column in SNAPSHOT)
+
+
+def _customer_changes(
+    current: Any,
+    values: dict[str, Any],
+    phone: str | None,
+    email: str | None,
+    extra_phones: list[str],
+    extra_emails: list[str],
+) -> dict[str, Any]:
+    """What upserting a record changes on ``current`` (a customer row or
+    its snapshot): what we know is kept when the record is silent, and a
+    second phone or email becomes an extra one."""
+    values = {k: v for k, v in values.items() if v not in (None, "")}
+    if current.phone and phone and current.phone != phone:
+        values.pop("phone")
+    if current.email and email and current.email != email:
+        values.pop("email")
+    changes = {k: v for k, v in values.items() if getattr(current, k) != v}
+    phones = _merge(current.phones, [phone], extra_phones)
+    emails = _merge(current.emails, [email], extra_emails)
+    if phones != current.phones:
+        changes["phones"] = phones
+    if emails != current.emails:
+        changes["emails"] = emails
+    return changes
 
 
 def clean_email(value: str | None) -> str | None:

@@ -92,6 +92,10 @@ class CustomerRepository(TenantRepository[Customer]):
                 for value in chunk:
                     memo.setdefault(value, None)
 
+    def known(self, id_: uuid.UUID, row: Customer | None) -> None:
+        """A row (or its absence) the caller already loaded by id."""
+        self._ids[id_] = row
+
     def remember(self, row: Customer) -> None:
         """A row this unit of work added or changed: later lookups find it."""
         self._ids[row.id] = row
@@ -145,6 +149,10 @@ class ProductRepository(TenantRepository[Product]):
                 self._skus[row.sku or ""] = row
             for sku in chunk:
                 self._skus.setdefault(sku, None)
+
+    def known(self, id_: uuid.UUID, row: Product | None) -> None:
+        """A row (or its absence) the caller already loaded by id."""
+        self._ids[id_] = row
 
     def remember(self, row: Product) -> None:
         self._ids[row.id] = row

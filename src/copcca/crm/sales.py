@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from copcca import events
 from copcca.crm.external_ids import Link
+from copcca.crm.ids import new_id
 from copcca.crm.ingest import (
     Ingestor,
     Keys,
@@ -65,7 +66,7 @@ def upsert_sale(ingest: Ingestor, record: SaleRecord) -> Upserted:
     if existing is None and ingest.batching and ingest.integration_id:
         return _create_deferred(ingest, record, values)
     if existing is None:
-        sale = repo.add(Sale(id=uuid.uuid4(), **values))
+        sale = repo.add(Sale(id=new_id(), **values))
         changed, outcome = True, Outcome.CREATED
         old_lines: Sequence[SaleLine] = []
     else:
@@ -108,7 +109,7 @@ def _create_deferred(
     assert ingest.integration_id is not None
     now = utcnow()
     company_id = ingest.company.id
-    sale_id = uuid.uuid4()
+    sale_id = new_id()
     ingest.defer(
         Sale,
         {
@@ -124,7 +125,7 @@ def _create_deferred(
         ingest.defer(
             SaleLine,
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "company_id": company_id,
                 "sale_id": sale_id,
                 **_line_values(ingest, item),
@@ -136,7 +137,7 @@ def _create_deferred(
     ingest.defer(
         ExternalId,
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "company_id": company_id,
             "integration_id": link.integration_id,
             "entity": link.entity,
@@ -150,12 +151,8 @@ def _create_deferred(
     ingest.external.remember(link)
     ingest.defer(
         Event,
-        events.values(
-            company_id,
-            "sale.created",
-            entity="sale",
-            entity_id=sale_id,
-            data=_event_data(values, ingest.source),
+        ingest.event_row(
+            "sale.created", "sale", sale_id, _event_data(values, ingest.source)
         ),
     )
     return Upserted(sale_id, Outcome.CREATED)
@@ -213,7 +210,7 @@ def _sync_lines(
         values = _line_values(ingest, item)
         if line is None:
             line = SaleLine(
-                id=uuid.uuid4(),
+                id=new_id(),
                 company_id=ingest.company.id,
                 sale_id=sale.id,
                 **values,
