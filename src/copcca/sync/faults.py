@@ -26,8 +26,10 @@ def fault(point: str, stream: str, page: int) -> None:
     if not spec or spec != f"{point}:{stream}:{page}":
         return
     marker = os.environ.get("COPCCA_FAULT_MARKER")
-    if marker:
-        Path(marker).write_text(str(os.getpid()))
+    if marker:  # written whole, then renamed: a watcher never reads it empty
+        partial = Path(f"{marker}.partial")
+        partial.write_text(str(os.getpid()))
+        partial.replace(marker)
     if os.environ.get("COPCCA_FAULT_ACTION", "hang") == "raise":
         raise FaultInjected(spec)
     while True:  # pragma: no cover - ended by the test's SIGKILL
