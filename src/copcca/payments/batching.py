@@ -19,22 +19,16 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from copcca.connectors.base import InboundEvent
 from copcca.db.base import utcnow
-from copcca.db.session import on_commit
-from copcca.jobs.queue import huey
-from copcca.models.integrations import WebhookInbox
 from copcca.runtime import Runtime
-from copcca.webhooks.inbound import service
-from copcca.webhooks.inbound.repository import InboxStatus
+from copcca.webhooks.inbound import pacing, service
+from copcca.webhooks.inbound.repository import InboxRepository
 
 log = logging.getLogger("copcca.payments")
 MAX_BATCH = 500
@@ -120,29 +114,20 @@ class InboxBatcher:
         window is already visible to it; the first commit after the window
         schedules the next job. One queue write per window, not per batch.
         """
-        if huey.immediate:
-            service._process_after_commit(session, company_id, integration_id)
-            return
         key = (company_id, integration_id)
         now = time.monotonic()
         if self._scheduled.get(key, 0.0) > now:
             return
         self._scheduled[key] = now + PROCESS_WINDOW
-
-        def schedule() -> None:
-            from copcca.webhooks.inbound.tasks import process_inbox_job
-
-            process_inbox_job.schedule(
-                args=(str(company_id), str(integration_id)), delay=PROCESS_WINDOW
-            )
-
-        on_commit(session, schedule)
+        service.process_after_commit(
+            session, company_id, integration_id, delay=PROCESS_WINDOW
+        )
 
     def _commit(self, company_id: uuid.UUID, items: list[_Item]) -> None:
         try:
             with self.runtime.db.transaction(company_id) as session:
-                new = _insert_new(
-                    session, company_id, [r for i in items for r in i.rows]
+                new = InboxRepository(session, company_id).insert_many_once(
+                    [r for i in items for r in i.rows]
                 )
                 stored = [sum(1 for r in i.rows if r["id"] in new) for i in items]
                 for integration_id in {
@@ -154,30 +139,9 @@ class InboxBatcher:
             for item in items:
                 item.loop.call_soon_threadsafe(_fail, item.future, exc)
             return
-        global _last_store
-        _last_store = time.monotonic()
+        pacing.stored()
         for item, count in zip(items, stored, strict=True):
             item.loop.call_soon_threadsafe(_done, item.future, count)
-
-
-def _insert_new(
-    session: Session, company_id: uuid.UUID, rows: list[dict[str, Any]]
-) -> set[uuid.UUID]:
-    """One multi-row INSERT .. ON CONFLICT DO NOTHING; the ids it stored."""
-    if not rows:
-        return set()
-    table = WebhookInbox.__table__
-    assert isinstance(table, Table)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(table)  # type: ignore[attr-defined]
-        .on_conflict_do_nothing(index_elements=["company_id", "provider", "event_id"])
-        .returning(table.c.id)
-    )
-    # executemany with RETURNING: SQLAlchemy sends it as batched multi-row
-    # INSERTs ("insertmanyvalues") from one cached compiled statement.
-    params = [{**row, "company_id": company_id} for row in rows]
-    return set(session.execute(stmt, params).scalars())
 
 
 def _done(future: asyncio.Future[int], count: int) -> None:
@@ -188,26 +152,6 @@ def _done(future: asyncio.Future[int], count: int) -> None:
 def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
-
-
-# When this process last stored a batch of callbacks (monotonic seconds).
-_last_store = 0.0
-
-
-def yield_to_callbacks(*, quiet: float = 0.3, max_wait: float = 20.0) -> float:
-    """Background work in this process waits while callbacks are pouring in.
-
-    Providers give a callback a few seconds; a matched invoice can wait.
-    Jobs call this between steps: it returns once no batch was stored for
-    ``quiet`` seconds, or after ``max_wait`` (so sustained traffic delays
-    processing, never stops it). Returns the seconds waited.
-    """
-    started = time.monotonic()
-    while time.monotonic() - _last_store < quiet:
-        if time.monotonic() - started >= max_wait:
-            break
-        time.sleep(quiet)
-    return time.monotonic() - started
 
 
 _batchers: dict[int, InboxBatcher] = {}
@@ -241,30 +185,19 @@ new_id = _Ids()
 
 
 def rows_for(
-    target: service.Target, provider: str, body: bytes, headers: Mapping[str, str]
+    target: service.Target, delivery: service.Delivery
 ) -> tuple[list[InboundEvent], list[dict[str, Any]]]:
-    """Verify and parse as the inbox does: the events and the rows to store.
-    Raises ``WebhookRejected``, or ``DataError``/``ValueError`` for a body
-    that cannot be read (the caller hands those to the ordinary path)."""
-    target.receiver.verify_webhook(target.config, body, headers)
-    events = target.receiver.parse_webhook(body, headers)
-    kept = {k: v[:2000] for k, v in headers.items() if k not in service.DROP_HEADERS}
+    """Parse as the inbox does: the events and the rows to store (the
+    caller has checked the delivery with ``service.check_delivery``).
+    Raises ``DataError``/``ValueError`` for a body that cannot be read (the
+    caller hands those to the ordinary path, which keeps and logs them)."""
+    events = target.receiver.parse_webhook(delivery.body, delivery.headers)
+    kept = service.kept_headers(delivery.headers)
     now = utcnow()
     rows = [
-        {
-            "id": new_id(),
-            "integration_id": target.integration_id,
-            "provider": provider,
-            "event_id": event.event_id[:255],
-            "event_type": event.type[:100],
-            "received_at": now,
-            "headers": kept,
-            "body": body,
-            "status": InboxStatus.PENDING
-            if target.receiver.handles(event.type)
-            else InboxStatus.IGNORED,
-            "attempts": 0,
-        }
+        service.inbox_row(
+            target, delivery, event, row_id=new_id(), received_at=now, headers=kept
+        )
         for event in events
     ]
     return events, rows
