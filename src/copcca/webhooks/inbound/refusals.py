@@ -54,7 +54,7 @@ def bad_signature(provider: str) -> Refusal:
     name = _name(provider)
     return Refusal(
         "signature",
-        f"A {name} delivery was refused: its signature did not check out. "
+        f"A delivery from {name} was refused: its signature did not check out. "
         "Nothing was stored or credited.",
         f"If you changed the webhook secret in {name}, save the new one on "
         "this connection's page. If you did not, someone else may be sending "
@@ -67,7 +67,7 @@ def outside_allowlist(provider: str, ip: str | None) -> Refusal:
     name = _name(provider)
     return Refusal(
         "source",
-        f"A {name} callback from {ip or 'an unknown address'} was refused: "
+        f"A callback from {name} at {ip or 'an unknown address'} was refused: "
         "that address is not in this connection's allowlist. Nothing was "
         "credited.",
         f"If {name} now calls from this address, add it to “Only accept "
@@ -80,7 +80,7 @@ def wrong_address(provider: str) -> Refusal:
     name = _name(provider)
     return Refusal(
         "address",
-        f"A {name} callback came to an address that is not (or no longer) "
+        f"A callback from {name} came to an address that is not (or no longer) "
         "this connection's, and was refused. Nothing was credited.",
         f"Register the address shown on the connection's page with {name} "
         "(it changes when you disconnect and connect again).",
@@ -92,12 +92,17 @@ def unreadable(provider: str, error: str) -> Refusal:
     name = _name(provider)
     return Refusal(
         "unreadable",
-        f"A {name} callback could not be read ({error.rstrip('.')[:160]}) and "
+        f"A callback from {name} could not be read ({_plain(error)}) and "
         "was refused. Nothing was credited; it is kept for a closer look.",
         "Nothing to do if it does not happen again. If it keeps happening, "
         "contact support with this log.",
         "data",
     )
+
+
+def _plain(error: str) -> str:
+    text = error.strip().rstrip(".")[:160]
+    return text[:1].lower() + text[1:]
 
 
 class _Throttle:
