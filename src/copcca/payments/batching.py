@@ -22,10 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from copcca.connectors.base import InboundEvent
 from copcca.db.base import utcnow
+from copcca.payments import wal
 from copcca.runtime import Runtime
 from copcca.webhooks.inbound import pacing, service
 from copcca.webhooks.inbound.repository import InboxRepository
@@ -54,6 +53,8 @@ class InboxBatcher:
         self._targets: dict[tuple[str, str], tuple[float, service.Target]] = {}
         self._lock = threading.Lock()
         self._scheduled: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+        self._sqlite = not runtime.db.is_postgres
+        self._checkpointer = wal.Checkpointer(runtime.db) if self._sqlite else None
         self._thread = threading.Thread(
             target=self._run, name="inbox-batcher", daemon=True
         )
@@ -104,54 +105,68 @@ class InboxBatcher:
             for company_id, items in by_company.items():
                 self._commit(company_id, items)
 
-    def _process_soon(
-        self, session: Session, company_id: uuid.UUID, integration_id: uuid.UUID
-    ) -> None:
+    def _process_soon(self, company_id: uuid.UUID, integration_id: uuid.UUID) -> None:
         """Have the inbox job process this integration, once per window.
 
         The job is scheduled ``PROCESS_WINDOW`` after the first new row of a
         window and cannot start earlier, so every row committed inside the
         window is already visible to it; the first commit after the window
-        schedules the next job. One queue write per window, not per batch.
+        schedules the next job. One queue write per window, not per batch,
+        and after the answers: a queue write is off the callback's clock (a
+        lost one is re-sent by the scheduler, the rows being committed).
         """
         key = (company_id, integration_id)
         now = time.monotonic()
         if self._scheduled.get(key, 0.0) > now:
             return
         self._scheduled[key] = now + PROCESS_WINDOW
-        service.process_after_commit(
-            session, company_id, integration_id, delay=PROCESS_WINDOW
-        )
+        try:
+            service.enqueue_processing(company_id, integration_id, delay=PROCESS_WINDOW)
+        except Exception as exc:  # the scheduler re-sends pending rows
+            log.warning("inbox job not queued: %s", type(exc).__name__)
 
     def _commit(self, company_id: uuid.UUID, items: list[_Item]) -> None:
+        rows = [r for i in items for r in i.rows]
         try:
             with self.runtime.db.transaction(company_id) as session:
-                new = InboxRepository(session, company_id).insert_many_once(
-                    [r for i in items for r in i.rows]
-                )
-                stored = [sum(1 for r in i.rows if r["id"] in new) for i in items]
-                for integration_id in {
-                    i.integration_id for i, n in zip(items, stored, strict=True) if n
-                }:
-                    self._process_soon(session, company_id, integration_id)
+                if self._sqlite:
+                    wal.hold_checkpoints(session)
+                new = InboxRepository(session, company_id).insert_many_once(rows)
         except Exception as exc:  # every waiting callback learns it was not stored
             log.warning("inbox batch not stored: %s", type(exc).__name__)
-            for item in items:
-                item.loop.call_soon_threadsafe(_fail, item.future, exc)
+            _answer(items, exc)
             return
         pacing.stored()
-        for item, count in zip(items, stored, strict=True):
-            item.loop.call_soon_threadsafe(_done, item.future, count)
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+        stored = [sum(1 for r in i.rows if r["id"] in new) for i in items]
+        _answer(items, stored)
+        for integration_id in {
+            i.integration_id for i, n in zip(items, stored, strict=True) if n
+        }:
+            self._process_soon(company_id, integration_id)
 
 
-def _done(future: asyncio.Future[int], count: int) -> None:
-    if not future.done():
-        future.set_result(count)
+def _answer(items: list[_Item], outcome: list[int] | BaseException) -> None:
+    """Wake each waiting route: one hop into each event loop per batch, not
+    one per callback (each hop is a write to the loop's wake-up pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Any]]]
+    by_loop = defaultdict(list)
+    for n, item in enumerate(items):
+        result = outcome if isinstance(outcome, BaseException) else outcome[n]
+        by_loop[item.loop].append((item.future, result))
+    for loop, pairs in by_loop.items():
+        loop.call_soon_threadsafe(_settle, pairs)
 
 
-def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
+def _settle(pairs: list[tuple[asyncio.Future[int], Any]]) -> None:
+    for future, result in pairs:
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 _batchers: dict[int, InboxBatcher] = {}

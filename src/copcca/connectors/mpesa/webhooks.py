@@ -131,13 +131,17 @@ class MpesaReceiver(WebhookReceiver):
         """Daraja's own JSON: "Success" to a C2B confirmation, "Accepted"
         to the rest; a body we could not read is refused."""
         if not events:
-            reply = MALFORMED
-        elif any(e.type == "mpesa.c2b_confirmation" for e in events):
-            reply = CONFIRMED
-        else:
-            reply = ACCEPTED
-        return ack_of(reply)
+            return _MALFORMED_ACK
+        if any(e.type == "mpesa.c2b_confirmation" for e in events):
+            return _CONFIRMED_ACK
+        return _ACCEPTED_ACK
 
 
 def ack_of(reply: Reply) -> WebhookAck:
     return WebhookAck(reply.status, json.dumps(reply.body).encode())
+
+
+# Encoded once: Daraja's answers are the same every time.
+_MALFORMED_ACK = ack_of(MALFORMED)
+_CONFIRMED_ACK = ack_of(CONFIRMED)
+_ACCEPTED_ACK = ack_of(ACCEPTED)

@@ -285,27 +285,26 @@ def _unreadable_row(target: Target, delivery: Delivery, error: str) -> dict[str,
 
 
 def process_after_commit(
-    session: Session,
-    company_id: uuid.UUID,
-    integration_id: uuid.UUID,
-    *,
-    delay: float | None = None,
+    session: Session, company_id: uuid.UUID, integration_id: uuid.UUID
 ) -> None:
-    """Have the inbox job process this integration once ``session`` commits,
-    ``delay`` seconds later if given (a job that cannot start before then
-    sees every row committed meanwhile: one job for many deliveries)."""
+    """Have the inbox job process this integration once ``session`` commits."""
+    on_commit(session, lambda: enqueue_processing(company_id, integration_id))
 
-    def enqueue() -> None:
-        from copcca.webhooks.inbound.tasks import process_inbox_job
 
-        if delay is None or huey.immediate:
-            process_inbox_job(str(company_id), str(integration_id))
-        else:
-            process_inbox_job.schedule(
-                args=(str(company_id), str(integration_id)), delay=delay
-            )
+def enqueue_processing(
+    company_id: uuid.UUID, integration_id: uuid.UUID, *, delay: float | None = None
+) -> None:
+    """Queue the inbox job for rows already committed, ``delay`` seconds
+    from now if given (a job that cannot start before then sees every row
+    committed meanwhile: one job for many deliveries)."""
+    from copcca.webhooks.inbound.tasks import process_inbox_job
 
-    on_commit(session, enqueue)
+    if delay is None or huey.immediate:
+        process_inbox_job(str(company_id), str(integration_id))
+    else:
+        process_inbox_job.schedule(
+            args=(str(company_id), str(integration_id)), delay=delay
+        )
 
 
 def handshake(
