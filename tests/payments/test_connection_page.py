@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Literal
 
 import pytest
@@ -201,3 +202,31 @@ def test_ticking_and_unticking_a_setting_saves_true_then_false(
         _config(runtime, tenant.company_id, integration_id)["reject_unknown_accounts"]
         is False
     )
+
+
+def test_payment_connection_made_over_the_api_is_never_scheduled_to_sync(
+    runtime: Runtime, client: TestClient, daraja: Daraja
+) -> None:
+    from copcca.sync.scheduler import start_due
+    from tests.helpers import api_key_for, bearer
+
+    tenant = make_company(runtime)
+    answer = client.post(
+        "/api/v1/integrations",
+        headers=bearer(api_key_for(runtime, tenant)),
+        json={
+            "provider": "mpesa",
+            "frequency": "hourly",
+            "credentials": {
+                "shortcode": "174379",
+                "consumer_key": "k",
+                "consumer_secret": "s",
+                "api_base_url": daraja.url,
+            },
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    with runtime.db.transaction(tenant.company_id) as session:
+        row = session.scalars(select(Integration)).one()
+        assert row.next_sync_at is None
+        assert start_due(session, tenant.company_id, datetime.now(UTC)) == []
