@@ -248,7 +248,11 @@ def register_urls(page: ReadPageDep, integration_id: uuid.UUID) -> Response:
 async def request_from_connection(
     request: Request, page: ReadPageDep, integration_id: uuid.UUID
 ) -> Response:
-    """ "Request payment" on a connection's page: pick an open invoice."""
+    """Request payment from a connection's page: pick an open invoice."""
+    connection = IntegrationRepository(
+        page.session, page.principal.company_id
+    ).get_or_404(integration_id)  # another company's id is a 404, as everywhere
+    page.principal.require_category(connection.category)
     form = await request.form()
     invoice_id = _uuid(form.get("invoice_id"))
     if invoice_id is None:
