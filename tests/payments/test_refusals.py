@@ -243,3 +243,38 @@ def test_paypal_bad_signature_is_401_and_logged(
     [line] = _refused(runtime, tenant)
     assert line.message.startswith("A delivery from PayPal was refused")
     _no_secrets(line, "paypal-secret", "WH-SANDBOX")
+
+
+def test_c2b_with_an_unreadable_amount_is_acknowledged_then_fails_in_words(
+    runtime: Runtime, hub: str, till: Till, daraja: Daraja
+) -> None:
+    """Receipt checks only the receipt number (the fast path); the amount is
+    read when the payment is processed, and a bad one fails there, kept and
+    logged, never credited. Daraja gets its "Success" and stops retrying."""
+    txn = Transaction(
+        "SBADAMT001", 700, PHONE, "INV1", "174379", "Juma", "20260301120000"
+    )
+    body = daraja.emu.c2b_body(txn) | {"TransAmount": "ten shillings"}
+    answer = httpx.post(
+        f"{hub}/hooks/c2b/{till.token}/confirmation",
+        content=json.dumps(body).encode(),
+        timeout=30,
+    )
+    assert answer.json() == {"ResultCode": 0, "ResultDesc": "Success"}
+
+    def failed_row() -> WebhookInbox | None:
+        with runtime.db.transaction(till.tenant.company_id, write=False) as session:
+            return session.scalars(
+                select(WebhookInbox).where(WebhookInbox.status == "failed")
+            ).first()
+
+    row = wait_for(failed_row)
+    assert row.error
+    line = wait_for(
+        lambda: next(
+            (r for r in _lines(runtime, till.tenant) if r.kind == "webhook"), None
+        )
+    )
+    assert line.status == "failed"
+    assert PHONE not in line.message
+    assert payments(runtime, till.tenant) == []

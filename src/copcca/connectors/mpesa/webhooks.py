@@ -51,7 +51,10 @@ def event_for(kind: str, body: bytes) -> InboundEvent:
         key = mapping.parse_stk_callback(data).checkout_request_id
         return InboundEvent(f"stk:{key}:{digest}", "mpesa.stk_callback", _safe(data))
     if kind == C2B_CONFIRM:
-        key = mapping.parse_c2b(data).trans_id
+        # Only the receipt number here: a confirmation is acknowledged fast
+        # and its amount, phone and time are read (and checked) when the
+        # stored payment is processed; a bad one then fails with its reason.
+        key = mapping.c2b_trans_id(data)
         return InboundEvent(
             f"c2b:{key}:{digest}", "mpesa.c2b_confirmation", _safe(data)
         )
