@@ -240,12 +240,14 @@ def run() -> dict[str, Any]:
         main += rng.sample(main, DISTINCT // 10)  # 10% duplicates mixed in
         rng.shuffle(main)
         path = f"/hooks/c2b/{token}/confirmation"
+        load_before = os.getloadavg()[0]  # other work on the machine skews both
         _loadgen(bare_port, path, warm, workdir)
         bare = _loadgen(bare_port, path, main, workdir)
         db = data_dir / "copcca.db"
         _loadgen(hub_port, path, warm, workdir)
         _settle(db, WARMUP)  # the warm-up's own checks are done before we measure
         real = _loadgen(hub_port, path, main, workdir)
+        load_after = os.getloadavg()[0]
         started = time.monotonic()
         while (
             _count(db, "payments") < total
@@ -256,6 +258,9 @@ def run() -> dict[str, Any]:
         payments = _count(db, "payments")
         return {
             "connections": CONNECTIONS,
+            "cpus": os.cpu_count(),
+            "load_1m_before": round(load_before, 2),
+            "load_1m_after": round(load_after, 2),
             "callbacks_sent": len(main),
             "duplicates_sent": DISTINCT // 10,
             "bare_rps": bare["rps"],

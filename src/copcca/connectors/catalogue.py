@@ -209,6 +209,13 @@ class PayPalConfig(ProviderConfig):
         max_length=100,
         description="From the app's webhook settings, used to verify events.",
     )
+    signature_check: Literal["api", "certificate"] = Field(
+        default="api",
+        title="How to check PayPal's signatures",
+        description="“api” asks PayPal about each event. “certificate” checks "
+        "it here with PayPal's certificate, fetched from PayPal and kept for an "
+        "hour (no call to PayPal per event; needs the Webhook ID).",
+    )
     api_base_url: HttpUrl | None = Field(
         default=None, title="API address (advanced)", description=API_BASE_URL_HINT
     )

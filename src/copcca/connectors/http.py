@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from copcca.connectors import redaction
 from copcca.connectors.errors import (
     AuthError,
     ProviderError,
@@ -37,6 +38,7 @@ from copcca.connectors.errors import (
 )
 
 log = logging.getLogger("copcca.http")
+redaction.install()  # httpx prints full URLs at INFO: no tokens or keys in them
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "COPCCA-Integrations/0.1 (+https://copcca.com)"

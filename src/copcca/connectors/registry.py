@@ -48,6 +48,12 @@ class ProviderInfo:
         """True once a working client is registered for this provider."""
         return self.connector is not None
 
+    @property
+    def pulls(self) -> bool:
+        """True when it has records to read on a schedule. Payment providers
+        only call us (callbacks, webhooks), so they have no sync to run."""
+        return self.available and "sync" in self.capabilities
+
 
 _PROVIDERS: dict[str, ProviderInfo] = {}
 
@@ -106,7 +112,7 @@ _add(
         "api_key",
         c.FlutterwaveConfig,
         ("payments", "customers"),
-        ("webhooks", "sync", "verify"),
+        ("webhooks", "verify"),
         ("NG", "KE", "GH", "UG", "TZ", "RW", "ZA"),
     )
 )
@@ -119,7 +125,7 @@ _add(
         "oauth2_client",
         c.PayPalConfig,
         ("payments", "customers"),
-        ("webhooks", "sync", "verify"),
+        ("webhooks", "verify"),
     )
 )
 _add(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import types
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from copcca.connectors.registry import ProviderInfo, all_providers
 from copcca.integrations.credentials import secret_fields
 from copcca.models.integrations import Frequency, Integration
+
+FieldKind = Literal["text", "secret", "choice", "boolean"]
 
 
 class ConfigFieldOut(BaseModel):
@@ -19,6 +22,11 @@ class ConfigFieldOut(BaseModel):
     description: str | None = None
     secret: bool
     required: bool
+    kind: FieldKind = Field(
+        default="text",
+        description="How a form asks for it: a text box, a password box, "
+        "a list of choices or a yes/no box.",
+    )
     choices: list[str] | None = None
 
 
@@ -50,26 +58,46 @@ class ProviderOut(BaseModel):
         )
 
 
+def _unwrap_optional(annotation: Any) -> Any:
+    """``X | None`` (or ``Optional[X]``) is asked for like ``X``."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        kept = [a for a in get_args(annotation) if a is not type(None)]
+        if len(kept) == 1:
+            return kept[0]
+    return annotation
+
+
+def field_kind(annotation: Any, secret: bool) -> tuple[FieldKind, list[str] | None]:
+    """The form control a config field needs, read from its type, so every
+    provider's yes/no settings get a checkbox and its fixed lists a select."""
+    if secret:
+        return "secret", None
+    annotation = _unwrap_optional(annotation)
+    if annotation is bool:
+        return "boolean", None
+    args = get_args(annotation)
+    if (
+        get_origin(annotation) is Literal
+        and args
+        and all(isinstance(a, str) for a in args)
+    ):
+        return "choice", list(args)
+    return "text", None
+
+
 def config_fields(info: ProviderInfo) -> list[ConfigFieldOut]:
     secrets = set(secret_fields(info.config_model))
     out = []
     for name, f in info.config_model.model_fields.items():
-        choices = None
-        annotation = f.annotation
-        args = getattr(annotation, "__args__", None)
-        if (
-            getattr(annotation, "__origin__", None) is not None
-            and args
-            and all(isinstance(a, str) for a in args)
-        ):
-            choices = list(args)
+        kind, choices = field_kind(f.annotation, name in secrets)
         out.append(
             ConfigFieldOut(
                 name=name,
                 title=f.title or name.replace("_", " ").capitalize(),
                 description=f.description,
                 secret=name in secrets,
-                required=f.is_required(),
+                required=f.is_required() and kind != "boolean",
+                kind=kind,
                 choices=choices,
             )
         )

@@ -146,7 +146,8 @@ def connect(
         ),
         next_sync_at=(
             utcnow()
-            if new.schedule and info.available and frequency != Frequency.MANUAL
+            # Only providers with records to pull: payment rails call us.
+            if new.schedule and info.pulls and frequency != Frequency.MANUAL
             else None
         ),
     )

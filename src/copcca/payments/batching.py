@@ -19,22 +19,15 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
-
 from copcca.connectors.base import InboundEvent
 from copcca.db.base import utcnow
-from copcca.db.session import on_commit
-from copcca.jobs.queue import huey
-from copcca.models.integrations import WebhookInbox
+from copcca.payments import wal
 from copcca.runtime import Runtime
-from copcca.webhooks.inbound import service
-from copcca.webhooks.inbound.repository import InboxStatus
+from copcca.webhooks.inbound import pacing, service
+from copcca.webhooks.inbound.repository import InboxRepository
 
 log = logging.getLogger("copcca.payments")
 MAX_BATCH = 500
@@ -60,6 +53,8 @@ class InboxBatcher:
         self._targets: dict[tuple[str, str], tuple[float, service.Target]] = {}
         self._lock = threading.Lock()
         self._scheduled: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
+        self._sqlite = not runtime.db.is_postgres
+        self._checkpointer = wal.Checkpointer(runtime.db) if self._sqlite else None
         self._thread = threading.Thread(
             target=self._run, name="inbox-batcher", daemon=True
         )
@@ -110,104 +105,68 @@ class InboxBatcher:
             for company_id, items in by_company.items():
                 self._commit(company_id, items)
 
-    def _process_soon(
-        self, session: Session, company_id: uuid.UUID, integration_id: uuid.UUID
-    ) -> None:
+    def _process_soon(self, company_id: uuid.UUID, integration_id: uuid.UUID) -> None:
         """Have the inbox job process this integration, once per window.
 
         The job is scheduled ``PROCESS_WINDOW`` after the first new row of a
         window and cannot start earlier, so every row committed inside the
         window is already visible to it; the first commit after the window
-        schedules the next job. One queue write per window, not per batch.
+        schedules the next job. One queue write per window, not per batch,
+        and after the answers: a queue write is off the callback's clock (a
+        lost one is re-sent by the scheduler, the rows being committed).
         """
-        if huey.immediate:
-            service._process_after_commit(session, company_id, integration_id)
-            return
         key = (company_id, integration_id)
         now = time.monotonic()
         if self._scheduled.get(key, 0.0) > now:
             return
         self._scheduled[key] = now + PROCESS_WINDOW
-
-        def schedule() -> None:
-            from copcca.webhooks.inbound.tasks import process_inbox_job
-
-            process_inbox_job.schedule(
-                args=(str(company_id), str(integration_id)), delay=PROCESS_WINDOW
-            )
-
-        on_commit(session, schedule)
+        try:
+            service.enqueue_processing(company_id, integration_id, delay=PROCESS_WINDOW)
+        except Exception as exc:  # the scheduler re-sends pending rows
+            log.warning("inbox job not queued: %s", type(exc).__name__)
 
     def _commit(self, company_id: uuid.UUID, items: list[_Item]) -> None:
+        rows = [r for i in items for r in i.rows]
         try:
             with self.runtime.db.transaction(company_id) as session:
-                new = _insert_new(
-                    session, company_id, [r for i in items for r in i.rows]
-                )
-                stored = [sum(1 for r in i.rows if r["id"] in new) for i in items]
-                for integration_id in {
-                    i.integration_id for i, n in zip(items, stored, strict=True) if n
-                }:
-                    self._process_soon(session, company_id, integration_id)
+                if self._sqlite:
+                    wal.hold_checkpoints(session)
+                new = InboxRepository(session, company_id).insert_many_once(rows)
         except Exception as exc:  # every waiting callback learns it was not stored
             log.warning("inbox batch not stored: %s", type(exc).__name__)
-            for item in items:
-                item.loop.call_soon_threadsafe(_fail, item.future, exc)
+            _answer(items, exc)
             return
-        global _last_store
-        _last_store = time.monotonic()
-        for item, count in zip(items, stored, strict=True):
-            item.loop.call_soon_threadsafe(_done, item.future, count)
+        pacing.stored()
+        if self._checkpointer is not None:
+            self._checkpointer.wrote()
+        stored = [sum(1 for r in i.rows if r["id"] in new) for i in items]
+        _answer(items, stored)
+        for integration_id in {
+            i.integration_id for i, n in zip(items, stored, strict=True) if n
+        }:
+            self._process_soon(company_id, integration_id)
 
 
-def _insert_new(
-    session: Session, company_id: uuid.UUID, rows: list[dict[str, Any]]
-) -> set[uuid.UUID]:
-    """One multi-row INSERT .. ON CONFLICT DO NOTHING; the ids it stored."""
-    if not rows:
-        return set()
-    table = WebhookInbox.__table__
-    assert isinstance(table, Table)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(table)  # type: ignore[attr-defined]
-        .on_conflict_do_nothing(index_elements=["company_id", "provider", "event_id"])
-        .returning(table.c.id)
-    )
-    # executemany with RETURNING: SQLAlchemy sends it as batched multi-row
-    # INSERTs ("insertmanyvalues") from one cached compiled statement.
-    params = [{**row, "company_id": company_id} for row in rows]
-    return set(session.execute(stmt, params).scalars())
+def _answer(items: list[_Item], outcome: list[int] | BaseException) -> None:
+    """Wake each waiting route: one hop into each event loop per batch, not
+    one per callback (each hop is a write to the loop's wake-up pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Any]]]
+    by_loop = defaultdict(list)
+    for n, item in enumerate(items):
+        result = outcome if isinstance(outcome, BaseException) else outcome[n]
+        by_loop[item.loop].append((item.future, result))
+    for loop, pairs in by_loop.items():
+        loop.call_soon_threadsafe(_settle, pairs)
 
 
-def _done(future: asyncio.Future[int], count: int) -> None:
-    if not future.done():
-        future.set_result(count)
-
-
-def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
-
-
-# When this process last stored a batch of callbacks (monotonic seconds).
-_last_store = 0.0
-
-
-def yield_to_callbacks(*, quiet: float = 0.3, max_wait: float = 20.0) -> float:
-    """Background work in this process waits while callbacks are pouring in.
-
-    Providers give a callback a few seconds; a matched invoice can wait.
-    Jobs call this between steps: it returns once no batch was stored for
-    ``quiet`` seconds, or after ``max_wait`` (so sustained traffic delays
-    processing, never stops it). Returns the seconds waited.
-    """
-    started = time.monotonic()
-    while time.monotonic() - _last_store < quiet:
-        if time.monotonic() - started >= max_wait:
-            break
-        time.sleep(quiet)
-    return time.monotonic() - started
+def _settle(pairs: list[tuple[asyncio.Future[int], Any]]) -> None:
+    for future, result in pairs:
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 _batchers: dict[int, InboxBatcher] = {}
@@ -241,30 +200,19 @@ new_id = _Ids()
 
 
 def rows_for(
-    target: service.Target, provider: str, body: bytes, headers: Mapping[str, str]
+    target: service.Target, delivery: service.Delivery
 ) -> tuple[list[InboundEvent], list[dict[str, Any]]]:
-    """Verify and parse as the inbox does: the events and the rows to store.
-    Raises ``WebhookRejected``, or ``DataError``/``ValueError`` for a body
-    that cannot be read (the caller hands those to the ordinary path)."""
-    target.receiver.verify_webhook(target.config, body, headers)
-    events = target.receiver.parse_webhook(body, headers)
-    kept = {k: v[:2000] for k, v in headers.items() if k not in service.DROP_HEADERS}
+    """Parse as the inbox does: the events and the rows to store (the
+    caller has checked the delivery with ``service.check_delivery``).
+    Raises ``DataError``/``ValueError`` for a body that cannot be read (the
+    caller hands those to the ordinary path, which keeps and logs them)."""
+    events = target.receiver.parse_webhook(delivery.body, delivery.headers)
+    kept = service.kept_headers(delivery.headers)
     now = utcnow()
     rows = [
-        {
-            "id": new_id(),
-            "integration_id": target.integration_id,
-            "provider": provider,
-            "event_id": event.event_id[:255],
-            "event_type": event.type[:100],
-            "received_at": now,
-            "headers": kept,
-            "body": body,
-            "status": InboxStatus.PENDING
-            if target.receiver.handles(event.type)
-            else InboxStatus.IGNORED,
-            "attempts": 0,
-        }
+        service.inbox_row(
+            target, delivery, event, row_id=new_id(), received_at=now, headers=kept
+        )
         for event in events
     ]
     return events, rows

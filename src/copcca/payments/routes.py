@@ -2,26 +2,21 @@
 ``/validation``. Safaricom refuses C2B URLs containing "mpesa" (providers.md
 §1.4), and validation and confirmation share one body, so these two get
 their own paths. Confirmations go into the same webhook inbox as every
-other delivery; validation is answered at once (M-Pesa waits ~8 s)."""
+other delivery (``fastpath``); validation is answered at once (M-Pesa
+waits ~8 s)."""
 
 from __future__ import annotations
-
-import ipaddress
-import logging
-from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Route
 
-from copcca.connectors.errors import DataError
 from copcca.connectors.mpesa import webhooks as daraja
-from copcca.errors import ServiceUnavailable, VaultError
+from copcca.errors import VaultError
 from copcca.models.integrations import Integration
 from copcca.models.tenancy import Company
-from copcca.payments.batching import batcher_for, rows_for
+from copcca.payments.fastpath import C2BConfirmations, unavailable
 from copcca.payments.mpesa import validate_c2b
 from copcca.payments.rails import Reply
 from copcca.runtime import Runtime
@@ -29,82 +24,13 @@ from copcca.webhooks.inbound import service
 from copcca.webhooks.inbound.routes import read_limited
 
 router = APIRouter(include_in_schema=False)
-security_log = logging.getLogger("copcca.security")
-
-
-def _unavailable(exc: Exception) -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "We could not store this payment notice right now.",
-        fix="Nothing to do: M-Pesa sends it again.",
-    )
-
-
-async def c2b_confirmation(request: Request) -> Response:
-    """``POST /hooks/c2b/{token}/confirmation``, stored through the
-    group-committing batcher (``payments.batching``) and answered "Success"
-    only once the commit holding it is done. A plain Starlette route placed
-    first (see :func:`install`): it is the busiest path of the hub."""
-    token = str(request.path_params["token"])
-    runtime: Runtime = request.app.state.runtime
-    body = await read_limited(request, runtime.settings.max_webhook_bytes)
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    headers[daraja.KIND_HEADER] = daraja.C2B_CONFIRM
-    client_ip = request.client.host if request.client else None
-    batcher = batcher_for(runtime)
-    target = batcher.cached("mpesa", token)
-    if target is None:
-        try:
-            target = await run_in_threadpool(batcher.target, "mpesa", token)
-        except (SQLAlchemyError, VaultError) as exc:
-            raise _unavailable(exc) from exc
-    _check_source(target, client_ip)
-    try:
-        events, rows = rows_for(target, "mpesa", body, headers)
-    except (DataError, ValueError):
-        # Unreadable: the ordinary path keeps it as a failed inbox row.
-        return await _store_one(runtime, token, body, headers, client_ip)
-    try:
-        await batcher.store(target, rows)
-    except (SQLAlchemyError, VaultError) as exc:
-        raise _unavailable(exc) from exc
-    ack = target.receiver.webhook_ack(events)
-    return Response(ack.body, status_code=ack.status, media_type=ack.media_type)
-
-
-async def _store_one(
-    runtime: Runtime,
-    token: str,
-    body: bytes,
-    headers: dict[str, str],
-    client_ip: str | None,
-) -> Response:
-    delivery = service.Delivery("mpesa", token, body, headers, client_ip)
-    try:
-        received = await run_in_threadpool(service.receive, runtime, delivery)
-    except (SQLAlchemyError, VaultError) as exc:
-        raise _unavailable(exc) from exc
-    ack = received.ack
-    return Response(ack.body, status_code=ack.status, media_type=ack.media_type)
 
 
 def install(app: FastAPI) -> None:
-    """Put the C2B confirmation route first (no dependency solving, no scan
-    of the other routes), then the rest of this module's routes."""
-    app.router.routes.insert(
-        0, Route("/hooks/c2b/{token}/confirmation", c2b_confirmation, methods=["POST"])
-    )
+    """The C2B confirmation address is answered by ``fastpath`` before any
+    routing (the busiest path of the hub); the rest are ordinary routes."""
+    app.add_middleware(C2BConfirmations)
     app.include_router(router)
-
-
-def _check_source(target: service.Target, client_ip: str | None) -> None:
-    allowed = target.receiver.allowed_sources(target.config)
-    if allowed is not None and not _inside(client_ip, allowed):
-        security_log.warning(
-            "M-Pesa callback refused: integration=%s ip=%s reason=source address not allowed",
-            target.integration_id,
-            client_ip,
-        )
-        raise service.WebhookUnauthorized("This request could not be verified.")
 
 
 @router.post("/hooks/c2b/{token}/validation")
@@ -115,7 +41,7 @@ async def c2b_validation(token: str, request: Request) -> Response:
     try:
         reply = await run_in_threadpool(_validate, runtime, token, body, client_ip)
     except (SQLAlchemyError, VaultError) as exc:
-        raise _unavailable(exc) from exc
+        raise unavailable() from exc
     return JSONResponse(reply.body, status_code=reply.status)
 
 
@@ -123,20 +49,12 @@ def _validate(
     runtime: Runtime, token: str, body: bytes, client_ip: str | None
 ) -> Reply:
     target = service.find_target(runtime, "mpesa", token)
-    _check_source(target, client_ip)
+    service.check_delivery(
+        runtime, target, service.Delivery("mpesa", token, body, {}, client_ip)
+    )
     with runtime.db.transaction(target.company_id) as session:
         company = session.get(Company, target.company_id)
         integration = session.get(Integration, target.integration_id)
         if company is None or integration is None:
             return daraja.REJECT_OTHER
         return validate_c2b(session, company, integration, body)
-
-
-def _inside(ip: str | None, networks: Sequence[str]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip or "")
-        return any(
-            address in ipaddress.ip_network(net, strict=False) for net in networks
-        )
-    except ValueError:
-        return False

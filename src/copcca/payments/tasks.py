@@ -16,9 +16,9 @@ from copcca.payments import intake as _intake  # noqa: F401
 
 @huey.task(name="copcca.payments.check_request")  # type: ignore[untyped-decorator]
 def check_request_job(company_id: str, request_id: str) -> None:
-    from copcca.payments.batching import yield_to_callbacks
     from copcca.payments.checks import check_request
     from copcca.runtime import get_runtime
+    from copcca.webhooks.inbound.pacing import yield_to_callbacks
 
     yield_to_callbacks()
     check_request(get_runtime(), uuid.UUID(company_id), uuid.UUID(request_id))

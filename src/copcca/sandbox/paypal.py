@@ -2,21 +2,26 @@
 ``PAYMENT.CAPTURE.COMPLETED`` and ``PAYMENT.CAPTURE.REFUNDED`` webhooks with
 the ``PAYPAL-TRANSMISSION-*`` headers, the verify-webhook-signature API
 (way (a)), captures and refunds by id, and 429 ``RATE_LIMIT_REACHED``.
+Given a key pair (``use_certificate``), events are signed as PayPal signs
+them (way (b)) and the certificate is served at ``PAYPAL-CERT-URL``.
 
-A tampered event carries a signature the verify API reports as FAILURE."""
+A tampered event carries a signature that both ways refuse."""
 
 from __future__ import annotations
 
 import base64
 import json
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from copcca.sandbox.base import Emulator
@@ -39,6 +44,11 @@ class PayPalEmulator(Emulator):
     captures: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     transmissions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Way (b): with a key and its certificate (PEM), events are really signed
+    # and ``cert_url`` (this emulator's /v1/notifications/certs/...) serves it.
+    signing_key: rsa.RSAPrivateKey | None = None
+    cert_pem: bytes = b""
+    cert_url: str = CERT_URL
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -52,6 +62,9 @@ class PayPalEmulator(Emulator):
                 ),
                 Route("/v2/payments/captures/{id}", self.capture_get, methods=["GET"]),
                 Route("/v2/payments/refunds/{id}", self.refund_get, methods=["GET"]),
+                Route(
+                    "/v1/notifications/certs/{name}", self.certificate, methods=["GET"]
+                ),
                 Route("/_sandbox/control", self.control, methods=["GET", "POST"]),
             ]
         )
@@ -91,20 +104,37 @@ class PayPalEmulator(Emulator):
         )
 
     # events ---------------------------------------------------------------
+    def use_certificate(
+        self, key: rsa.RSAPrivateKey, cert_pem: bytes, base_url: str
+    ) -> None:
+        """Sign events with ``key`` from now on; serve ``cert_pem`` here."""
+        self.signing_key, self.cert_pem = key, cert_pem
+        self.cert_url = f"{base_url.rstrip('/')}/v1/notifications/certs/CERT-SANDBOX"
+
+    def _signature(self, transmission_id: str, at: str, event: dict[str, Any]) -> str:
+        if self.signing_key is None:  # way (a) only: an opaque token
+            return base64.b64encode(secrets.token_bytes(64)).decode()
+        raw = json.dumps(event).encode()  # the exact bytes ``Emulator`` sends
+        crc = zlib.crc32(raw) & 0xFFFFFFFF
+        message = f"{transmission_id}|{at}|{self.webhook_id}|{crc}".encode()
+        signed = self.signing_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        return base64.b64encode(signed).decode()
+
     def _emit(self, event: dict[str, Any], *, tamper: bool) -> dict[str, Any]:
         transmission_id = secrets.token_hex(16)
-        signature = base64.b64encode(secrets.token_bytes(64)).decode()
+        at = _now()
+        signature = self._signature(transmission_id, at, event)
         self.transmissions[transmission_id] = (
             signature,
             json.dumps(event, sort_keys=True),
         )
         headers = {
             "paypal-transmission-id": transmission_id,
-            "paypal-transmission-time": _now(),
+            "paypal-transmission-time": at,
             "paypal-transmission-sig": (signature[:-4] + "AAAA")
             if tamper
             else signature,
-            "paypal-cert-url": CERT_URL,
+            "paypal-cert-url": self.cert_url,
             "paypal-auth-algo": "SHA256withRSA",
         }
         self.schedule(self.behaviour, self.webhook_url, event, headers)
@@ -194,9 +224,15 @@ class PayPalEmulator(Emulator):
             and constant_time_equal(known[0], str(data.get("transmission_sig", "")))
             and known[1] == json.dumps(data.get("webhook_event"), sort_keys=True)
             and data.get("webhook_id") == self.webhook_id
-            and data.get("cert_url") == CERT_URL
+            and data.get("cert_url") == self.cert_url
         )
         return JSONResponse({"verification_status": "SUCCESS" if ok else "FAILURE"})
+
+    async def certificate(self, request: Request) -> Response:
+        self.count("certificate")
+        if not self.cert_pem:
+            return JSONResponse({"name": "RESOURCE_NOT_FOUND"}, status_code=404)
+        return Response(self.cert_pem, media_type="application/x-pem-file")
 
     async def capture_get(self, request: Request) -> JSONResponse:
         return await self._get(request, self.captures)

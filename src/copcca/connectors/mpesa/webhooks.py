@@ -51,7 +51,10 @@ def event_for(kind: str, body: bytes) -> InboundEvent:
         key = mapping.parse_stk_callback(data).checkout_request_id
         return InboundEvent(f"stk:{key}:{digest}", "mpesa.stk_callback", _safe(data))
     if kind == C2B_CONFIRM:
-        key = mapping.parse_c2b(data).trans_id
+        # Only the receipt number here: a confirmation is acknowledged fast
+        # and its amount, phone and time are read (and checked) when the
+        # stored payment is processed; a bad one then fails with its reason.
+        key = mapping.c2b_trans_id(data)
         return InboundEvent(
             f"c2b:{key}:{digest}", "mpesa.c2b_confirmation", _safe(data)
         )
@@ -131,13 +134,17 @@ class MpesaReceiver(WebhookReceiver):
         """Daraja's own JSON: "Success" to a C2B confirmation, "Accepted"
         to the rest; a body we could not read is refused."""
         if not events:
-            reply = MALFORMED
-        elif any(e.type == "mpesa.c2b_confirmation" for e in events):
-            reply = CONFIRMED
-        else:
-            reply = ACCEPTED
-        return ack_of(reply)
+            return _MALFORMED_ACK
+        if any(e.type == "mpesa.c2b_confirmation" for e in events):
+            return _CONFIRMED_ACK
+        return _ACCEPTED_ACK
 
 
 def ack_of(reply: Reply) -> WebhookAck:
     return WebhookAck(reply.status, json.dumps(reply.body).encode())
+
+
+# Encoded once: Daraja's answers are the same every time.
+_MALFORMED_ACK = ack_of(MALFORMED)
+_CONFIRMED_ACK = ack_of(CONFIRMED)
+_ACCEPTED_ACK = ack_of(ACCEPTED)

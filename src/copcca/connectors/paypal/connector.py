@@ -1,6 +1,7 @@
 """The PayPal connector: webhooks verified with PayPal's verification API
-(the host of ``PAYPAL-CERT-URL`` must end in paypal.com), then the capture
-or refund read back from PayPal before it counts (promise P6)."""
+or, if the owner chose it, offline with PayPal's certificate (``certs``;
+either way the host of ``PAYPAL-CERT-URL`` must be PayPal's), then the
+capture or refund read back from PayPal before it counts (promise P6)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from copcca.connectors.errors import (
 )
 from copcca.connectors.http import ProviderHttp, RetryPolicy, make_client
 from copcca.connectors.mpesa import mapping as json_mapping
-from copcca.connectors.paypal import mapping
+from copcca.connectors.paypal import certs, mapping
 from copcca.connectors.paypal.client import PROVIDER, PayPalClient, PayPalSettings
 from copcca.errors import ServiceUnavailable
 from copcca.payments.evidence import NoticeEvidence, RefundEvidence
@@ -56,6 +57,13 @@ def trusted_cert_url(url: str) -> bool:
     return urlparse(url).scheme == "https" and (
         host == "paypal.com" or host.endswith(".paypal.com")
     )
+
+
+def _emulator(config: Mapping[str, Any]) -> str | None:
+    """The emulator a sandbox connection talks to: its certificates count."""
+    if config.get("environment", "sandbox") != "sandbox":
+        return None
+    return str(config.get("api_base_url") or "") or None
 
 
 class PayPalConnector(Connector, PaymentRail, WebhookReceiver):
@@ -91,6 +99,12 @@ class PayPalConnector(Connector, PaymentRail, WebhookReceiver):
         missing = [h for h in mapping.SIGNATURE_HEADERS if not headers.get(h)]
         if missing:
             raise WebhookRejected(f"missing {', '.join(missing)}")
+        if config.get("signature_check") == "certificate":
+            with make_client() as http:
+                certs.verify(
+                    headers, body, config.get("webhook_id"), _emulator(config), http
+                )
+            return
         if not trusted_cert_url(headers["paypal-cert-url"]):
             raise WebhookRejected("certificate address is not PayPal's")
         try:

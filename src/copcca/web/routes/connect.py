@@ -25,6 +25,7 @@ from copcca.integrations.credentials import open_secrets, secret_fields
 from copcca.integrations.schemas import config_fields
 from copcca.integrations.stats import health_of
 from copcca.models.integrations import Frequency
+from copcca.payments.connection import facts as payment_facts
 from copcca.sync import oauth
 from copcca.sync import service as sync_service
 from copcca.sync.logs import LogFilter, SyncLogRepository
@@ -68,7 +69,7 @@ def _form_values(form: Any, fields: list[Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in fields:
         raw = form.get(f"cfg_{f.name}")
-        if f.choices == ["True", "False"] or f.name.startswith("reject_"):
+        if f.kind == "boolean":  # an unticked checkbox sends nothing
             values[f.name] = raw == "on"
             continue
         if raw is None or str(raw).strip() == "":
@@ -126,7 +127,11 @@ async def connect_submit(
                     provider=info.key,
                     credentials=values,
                     name=str(form.get("name") or "") or None,
-                    frequency=str(form.get("frequency") or "hourly"),
+                    frequency=(
+                        str(form.get("frequency") or "hourly")
+                        if info.pulls or not info.available
+                        else Frequency.MANUAL.value  # callbacks only: never scheduled
+                    ),
                     streams=[str(s) for s in form.getlist("streams")] or None,
                     checked=info.available,
                     schedule=not info.available,
@@ -178,6 +183,11 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
     )
     base = str(page.runtime.settings.base_url).rstrip("/")
     runs = SyncRunRepository(page.session, page.principal.company_id)
+    payment = (
+        payment_facts(page.session, page.principal, integration)
+        if info.available and info.category == Category.PAYMENTS
+        else None
+    )
     return page.render(
         "sections/system.html",
         section="connect",
@@ -197,6 +207,8 @@ def system_page(page: PageDep, integration_id: uuid.UUID) -> HTMLResponse:
             else None
         ),
         can_subscribe=subscriptions.can_subscribe(integration.provider),
+        pulls=info.pulls,
+        payment=payment,
     )
 
 
@@ -211,6 +223,12 @@ async def system_update(
     info = get_provider(integration.provider)
     try:
         if action in ("sync", "full_sync"):
+            if info.available and not info.pulls:
+                return page.redirect(
+                    here,
+                    f"{info.name} sends its payments to us by itself: there is "
+                    "nothing to sync. The page shows when the last one arrived.",
+                )
             return _sync_now(page, integration_id, full=action == "full_sync")
         if action == "webhooks":
             added = subscriptions.subscribe(

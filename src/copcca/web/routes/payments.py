@@ -244,6 +244,39 @@ def register_urls(page: ReadPageDep, integration_id: uuid.UUID) -> Response:
     )
 
 
+@router.post("/connections/{integration_id}/request")
+async def request_from_connection(
+    request: Request, page: ReadPageDep, integration_id: uuid.UUID
+) -> Response:
+    """Request payment from a connection's page: pick an open invoice."""
+    connection = IntegrationRepository(
+        page.session, page.principal.company_id
+    ).get_or_404(integration_id)  # another company's id is a 404, as everywhere
+    page.principal.require_category(connection.category)
+    form = await request.form()
+    invoice_id = _uuid(form.get("invoice_id"))
+    if invoice_id is None:
+        return page.redirect(_system(integration_id), "Pick an invoice first.")
+    try:
+        result = request_payment(
+            page.runtime,
+            page.principal,
+            PushInput(
+                integration_id=integration_id,
+                invoice_id=invoice_id,
+                phone=str(form.get("phone") or "").strip() or None,
+            ),
+        )
+    except CopccaError as exc:
+        if exc.status_code == 404:
+            raise
+        return page.redirect(
+            _system(integration_id), f"{exc.message} {exc.fix or ''}".strip()
+        )
+    text = result.message if result.ok else f"{result.message} {result.fix or ''}"
+    return page.redirect(_system(integration_id), text.strip())
+
+
 @router.post("/connections/{integration_id}/balance")
 def balance(page: ReadPageDep, integration_id: uuid.UUID) -> Response:
     result = mpesa.check_balance(page.runtime, page.principal, integration_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,26 @@ class InboxRepository(TenantRepository[WebhookInbox]):
         )
         return self.session.execute(stmt).scalar_one_or_none() is not None
 
+    def insert_many_once(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+        """``insert_once`` for many rows in one statement; the ids stored
+        (a row whose event is already there is left out, W7)."""
+        if not rows:
+            return set()
+        table = WebhookInbox.__table__
+        assert isinstance(table, Table)
+        dialect = postgresql if _is_postgres(self.session) else sqlite
+        stmt = (
+            dialect.insert(table)  # type: ignore[attr-defined]
+            .on_conflict_do_nothing(
+                index_elements=["company_id", "provider", "event_id"]
+            )
+            .returning(table.c.id)
+        )
+        # executemany with RETURNING: SQLAlchemy sends batched multi-row
+        # INSERTs ("insertmanyvalues") from one cached compiled statement.
+        params = [{**row, "company_id": self.company_id} for row in rows]
+        return set(self.session.execute(stmt, params).scalars())
+
     def pending(self, integration_id: uuid.UUID, limit: int) -> Sequence[WebhookInbox]:
         stmt = (
             self.select()
@@ -55,6 +75,15 @@ class InboxRepository(TenantRepository[WebhookInbox]):
     def all_pending(self, limit: int = 1000) -> Sequence[WebhookInbox]:
         stmt = self.select().where(WebhookInbox.status == InboxStatus.PENDING)
         return self.all(stmt.order_by(WebhookInbox.received_at).limit(limit))
+
+    def last_received(self, integration_id: uuid.UUID) -> datetime | None:
+        """When the newest delivery for this integration arrived, if any."""
+        stmt = select(func.max(WebhookInbox.received_at)).where(
+            WebhookInbox.company_id == self.company_id,
+            WebhookInbox.integration_id == integration_id,
+        )
+        found: datetime | None = self.session.scalar(stmt)
+        return found
 
     def take(self, row_id: uuid.UUID, status: str, at: datetime) -> bool:
         """Move a pending row to ``status``; False if another job already did

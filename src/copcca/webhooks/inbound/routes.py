@@ -25,21 +25,25 @@ log = logging.getLogger("copcca.webhooks")
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The raw body, refusing anything over ``limit`` bytes as early as possible."""
-    too_big = PayloadTooLarge(
-        f"This delivery is larger than {limit} bytes.",
-        fix="Send smaller deliveries, or contact support to raise the limit.",
-    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise too_big
+        raise too_big(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_big
+            raise too_big(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def too_big(limit: int) -> PayloadTooLarge:
+    """The 413 for a delivery over ``limit`` bytes (W11)."""
+    return PayloadTooLarge(
+        f"This delivery is larger than {limit} bytes.",
+        fix="Send smaller deliveries, or contact support to raise the limit.",
+    )
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailable:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,10 +30,11 @@ from copcca.db.base import utcnow
 from copcca.db.session import on_commit
 from copcca.errors import CopccaError, NotFound
 from copcca.integrations.credentials import full_config
+from copcca.jobs.queue import huey
 from copcca.models.integrations import Integration, WebhookInbox
 from copcca.runtime import Runtime
 from copcca.security.signatures import constant_time_equal
-from copcca.webhooks.inbound import tokens
+from copcca.webhooks.inbound import refusals, tokens
 from copcca.webhooks.inbound.repository import InboxRepository, InboxStatus
 
 security_log = logging.getLogger("copcca.security")
@@ -103,30 +105,38 @@ def find_target(runtime: Runtime, provider: str, token: str) -> Target:
         for integration in candidates:  # every candidate, constant time each
             if constant_time_equal(integration.callback_token or "", token):
                 match = integration
-        if match is None:
-            raise missing
-        config = full_config(runtime.vault, match)
-        return Target(match.id, company_id, config, receiver)
+        if match is not None:
+            config = full_config(runtime.vault, match)
+            return Target(match.id, company_id, config, receiver)
+        # An old or mistyped address of a company that does use this provider:
+        # worth a line in its Sync Logs (the answer stays the same 404).
+        noted = candidates[0].id if len(candidates) == 1 else None
+    if candidates:
+        refusals.note_now(
+            runtime,
+            company_id,
+            noted,
+            provider,
+            refusals.wrong_address(provider),
+            size=0,
+        )
+    raise missing
 
 
 def receive(runtime: Runtime, delivery: Delivery) -> Received:
     """Verify, store and acknowledge one delivery. Raises ``NotFound``,
     ``WebhookUnauthorized`` or a database error (the route answers 503)."""
     target = find_target(runtime, delivery.provider, delivery.token)
-    _check_source(target, delivery)
-    try:
-        target.receiver.verify_webhook(target.config, delivery.body, delivery.headers)
-    except WebhookRejected as exc:
-        _reject(target, delivery, exc.reason)
+    check_delivery(runtime, target, delivery)
     try:
         events = target.receiver.parse_webhook(delivery.body, delivery.headers)
         unreadable: str | None = None
     except (ValueError, DataError) as exc:
-        events, unreadable = [], str(exc)[:500] or type(exc).__name__
+        events, unreadable = [], _error_words(exc)
     stored = duplicates = 0
     with runtime.db.transaction(target.company_id) as session:
         repo = InboxRepository(session, target.company_id)
-        rows = [_row(target, delivery, e) for e in events]
+        rows = [inbox_row(target, delivery, e) for e in events]
         if unreadable is not None:
             rows.append(_unreadable_row(target, delivery, unreadable))
         for values in rows:
@@ -134,26 +144,63 @@ def receive(runtime: Runtime, delivery: Delivery) -> Received:
                 stored += 1
             else:
                 duplicates += 1
-        if stored:
-            _process_after_commit(session, target.company_id, target.integration_id)
+        if unreadable is not None and stored:
+            refusals.note(
+                session,
+                target.company_id,
+                target.integration_id,
+                delivery.provider,
+                refusals.unreadable(delivery.provider, unreadable),
+                size=len(delivery.body),
+            )
+        if stored and events:
+            process_after_commit(session, target.company_id, target.integration_id)
     return Received(target.receiver.webhook_ack(events), stored, duplicates)
 
 
-def _check_source(target: Target, delivery: Delivery) -> None:
+def check_delivery(runtime: Runtime, target: Target, delivery: Delivery) -> None:
+    """The source address (for rails with an allowlist) and the signature
+    over the raw bytes. A refusal is logged for security and, in words, in
+    the company's Sync Logs, then raised as ``WebhookUnauthorized`` (401)."""
+    if not _source_allowed(target, delivery.client_ip):
+        _reject(
+            runtime,
+            target,
+            delivery,
+            "source address not allowed",
+            refusals.outside_allowlist(delivery.provider, delivery.client_ip),
+        )
+    try:
+        target.receiver.verify_webhook(target.config, delivery.body, delivery.headers)
+    except WebhookRejected as exc:
+        _reject(
+            runtime,
+            target,
+            delivery,
+            exc.reason,
+            refusals.bad_signature(delivery.provider),
+        )
+
+
+def _source_allowed(target: Target, client_ip: str | None) -> bool:
     allowed = target.receiver.allowed_sources(target.config)
     if allowed is None:
-        return
+        return True
     try:
-        ip = ipaddress.ip_address(delivery.client_ip or "")
-        if any(ip in ipaddress.ip_network(net, strict=False) for net in allowed):
-            return
+        ip = ipaddress.ip_address(client_ip or "")
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
     except ValueError:
-        pass
-    _reject(target, delivery, "source address not allowed")
+        return False
 
 
-def _reject(target: Target, delivery: Delivery, reason: str) -> None:
-    # The security log is the only trace: nothing is stored (W1).
+def _reject(
+    runtime: Runtime,
+    target: Target,
+    delivery: Delivery,
+    reason: str,
+    refusal: refusals.Refusal,
+) -> NoReturn:
+    # Nothing is stored (W1): the security log and one plain Sync Logs line.
     security_log.warning(
         "webhook rejected: provider=%s integration=%s ip=%s bytes=%d reason=%s",
         delivery.provider,
@@ -162,28 +209,58 @@ def _reject(target: Target, delivery: Delivery, reason: str) -> None:
         len(delivery.body),
         reason,
     )
+    refusals.note_now(
+        runtime,
+        target.company_id,
+        target.integration_id,
+        delivery.provider,
+        refusal,
+        size=len(delivery.body),
+    )
     raise WebhookUnauthorized(
         "This delivery could not be verified.",
         fix="Check the signing secret saved for this system.",
     )
 
 
-def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def _error_words(exc: Exception) -> str:
+    """Why a body could not be read, without quoting any of it (it may hold
+    a phone number or a name: these words reach the Sync Logs)."""
+    if isinstance(exc, DataError):
+        return exc.message[:500]
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} at character {exc.pos}"
+    return "its fields have values we cannot use"
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers stored with a delivery: credentials dropped, each cut short."""
     return {
         k: v[:MAX_HEADER_CHARS] for k, v in headers.items() if k not in DROP_HEADERS
     }
 
 
-def _row(target: Target, delivery: Delivery, event: InboundEvent) -> dict[str, Any]:
+def inbox_row(
+    target: Target,
+    delivery: Delivery,
+    event: InboundEvent,
+    *,
+    row_id: uuid.UUID | None = None,
+    received_at: datetime | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``webhook_inbox`` values for one verified event: pending, or
+    ignored for a type the connector does not use (W10). Callers storing
+    many rows at once pass the id, time and kept headers they share."""
     known = target.receiver.handles(event.type)
     return {
-        "id": uuid.uuid4(),
+        "id": row_id or uuid.uuid4(),
         "integration_id": target.integration_id,
         "provider": delivery.provider,
         "event_id": event.event_id[:255],
         "event_type": event.type[:100],
-        "received_at": utcnow(),
-        "headers": _kept_headers(delivery.headers),
+        "received_at": received_at or utcnow(),
+        "headers": kept_headers(delivery.headers) if headers is None else headers,
         "body": delivery.body,
         "status": InboxStatus.PENDING if known else InboxStatus.IGNORED,
         "attempts": 0,
@@ -199,7 +276,7 @@ def _unreadable_row(target: Target, delivery: Delivery, error: str) -> dict[str,
         "event_id": f"unreadable:{digest}",
         "event_type": None,
         "received_at": utcnow(),
-        "headers": _kept_headers(delivery.headers),
+        "headers": kept_headers(delivery.headers),
         "body": delivery.body,
         "status": InboxStatus.FAILED,
         "attempts": 0,
@@ -207,15 +284,27 @@ def _unreadable_row(target: Target, delivery: Delivery, error: str) -> dict[str,
     }
 
 
-def _process_after_commit(
+def process_after_commit(
     session: Session, company_id: uuid.UUID, integration_id: uuid.UUID
 ) -> None:
-    def enqueue() -> None:
-        from copcca.webhooks.inbound.tasks import process_inbox_job
+    """Have the inbox job process this integration once ``session`` commits."""
+    on_commit(session, lambda: enqueue_processing(company_id, integration_id))
 
+
+def enqueue_processing(
+    company_id: uuid.UUID, integration_id: uuid.UUID, *, delay: float | None = None
+) -> None:
+    """Queue the inbox job for rows already committed, ``delay`` seconds
+    from now if given (a job that cannot start before then sees every row
+    committed meanwhile: one job for many deliveries)."""
+    from copcca.webhooks.inbound.tasks import process_inbox_job
+
+    if delay is None or huey.immediate:
         process_inbox_job(str(company_id), str(integration_id))
-
-    on_commit(session, enqueue)
+    else:
+        process_inbox_job.schedule(
+            args=(str(company_id), str(integration_id)), delay=delay
+        )
 
 
 def handshake(
@@ -248,7 +337,7 @@ def redeliver_pending(session: Session, company_id: uuid.UUID, now: datetime) ->
         if row.integration_id and row.received_at + retry_delay(row.attempts) <= now:
             due.add(row.integration_id)
     for integration_id in due:
-        _process_after_commit(session, company_id, integration_id)
+        process_after_commit(session, company_id, integration_id)
 
 
 def retry_events(
@@ -267,7 +356,7 @@ def retry_events(
         if row.integration_id:
             integrations.add(row.integration_id)
     for integration_id in integrations:
-        _process_after_commit(session, company_id, integration_id)
+        process_after_commit(session, company_id, integration_id)
     return changed
 
 

@@ -11,8 +11,8 @@ from copcca.jobs.queue import huey
 def process_inbox_job(company_id: str, integration_id: str) -> None:
     """Process pending events in batches until none is left (or only ones
     waiting for a retry time remain)."""
-    from copcca.payments.batching import yield_to_callbacks
     from copcca.runtime import get_runtime
+    from copcca.webhooks.inbound.pacing import yield_to_callbacks
     from copcca.webhooks.inbound.processing import process_pending
 
     runtime = get_runtime()
