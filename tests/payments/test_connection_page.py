@@ -230,3 +230,16 @@ def test_payment_connection_made_over_the_api_is_never_scheduled_to_sync(
         row = session.scalars(select(Integration)).one()
         assert row.next_sync_at is None
         assert start_due(session, tenant.company_id, datetime.now(UTC)) == []
+
+    # Even a connection that has a next sync time (made before payment rails
+    # stopped being scheduled) is not started, and asking over the API says why.
+    with runtime.db.transaction(tenant.company_id) as session:
+        row = session.scalars(select(Integration)).one()
+        row.next_sync_at = datetime.now(UTC)
+        assert start_due(session, tenant.company_id, datetime.now(UTC)) == []
+    answer = client.post(
+        f"/api/v1/integrations/{row.id}/sync",
+        headers=bearer(api_key_for(runtime, tenant)),
+    )
+    assert answer.status_code == 409, answer.text
+    assert "nothing to sync" in answer.json()["message"]

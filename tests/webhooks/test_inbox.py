@@ -118,7 +118,7 @@ def test_valid_delivery_is_stored_acknowledged_and_applied(
         iid,
     )
     assert log.message == (
-        "1 event from Test Store. Customer.updated: 1 new, 0 updated, "
+        "1 event from Test Store. Customer updates: 1 new, 0 updated, "
         "0 already up to date."
     )
 
@@ -437,3 +437,12 @@ def test_uninstall_event_marks_the_connection_for_reconnecting(
         assert row is not None
         assert (row.status, row.health) == ("needs_reconnect", "red")
         assert row.health_reason == "The Test Store app was removed from the shop."
+
+
+def test_event_types_read_as_plain_words() -> None:
+    from copcca.webhooks.inbound.labels import event_label
+
+    assert event_label("orders/create") == "new orders"
+    assert event_label("mpesa.c2b_confirmation") == "payments to the till"
+    assert event_label("PAYMENT.CAPTURE.REFUNDED") == "refunds"
+    assert event_label("inventory_levels/update") == "inventory levels update"

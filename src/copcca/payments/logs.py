@@ -1,5 +1,5 @@
 """Sync Logs rows for every callback and status check, in words a shop
-owner reads: "Ksh1,500.00 from 0712 345678 matched to invoice INV-0042"."""
+owner reads: "KSh 1,500 from 0712 345678 matched to invoice INV-0042"."""
 
 from __future__ import annotations
 

@@ -132,8 +132,10 @@ def recover_stalled(
 
 
 def _available(provider: str) -> bool:
+    """A live connector that pulls (payment rails only receive callbacks)."""
     try:
-        return get_provider(provider).available
+        info = get_provider(provider)
+        return info.available and info.pulls
     except NotFound:
         return False
 

@@ -59,6 +59,11 @@ def request_sync(
             f"Live sync for {info.name} is not built yet.",
             fix="Your credentials are saved; syncing starts once it is ready.",
         )
+    if not info.pulls:
+        raise Conflict(
+            f"{info.name} sends its data to us by itself: there is nothing to sync.",
+            fix="Its page shows when the last callback arrived.",
+        )
     if integration.status == IntegrationStatus.PAUSED:
         raise Conflict(
             f"'{integration.name}' is paused.", fix="Resume it, then press Sync now."
@@ -234,6 +239,6 @@ def _after_reconnect(
         target_type="integration",
         target_id=integration.id,
     )
-    if integration.last_sync_at is None:
-        return None  # the wizard is not finished: its last step starts syncing
+    if integration.last_sync_at is None or not get_provider(integration.provider).pulls:
+        return None  # the wizard's last step starts syncing; payment rails never do
     return request_sync(session, actor, integration.id, trigger="reconnect").run

@@ -44,6 +44,7 @@ from copcca.sync import outcome
 from copcca.sync.batch import Batch, Item, upsert_safely
 from copcca.sync.context import open_context
 from copcca.sync.logs import finish_log, start_log
+from copcca.webhooks.inbound.labels import event_label
 from copcca.webhooks.inbound.repository import InboxRepository, InboxStatus
 from copcca.webhooks.inbound.service import receiver_for
 
@@ -233,6 +234,14 @@ def _settle(
         result.processed += 1
 
 
+def _describe(by_type: dict[str, Batch]) -> str:
+    """The batch per kind of event, merged where two types read the same."""
+    by_label: dict[str, Batch] = {}
+    for event_type, batch in by_type.items():
+        by_label.setdefault(event_label(event_type), Batch()).add(batch)
+    return outcome.describe(by_label)
+
+
 def _write_log(
     session: Session, integration: Integration, name: str, result: Outcome
 ) -> uuid.UUID:
@@ -255,7 +264,7 @@ def _write_log(
     finish_log(
         sync_log,
         status=status,
-        message=f"{count} {events} from {name}. {outcome.describe(result.by_type)}",
+        message=f"{count} {events} from {name}. {_describe(result.by_type)}",
         fix="Open the problems below: Retry or Skip each one."
         if result.failed
         else None,
