@@ -24,6 +24,7 @@ from copcca.security import audit
 from copcca.security.principal import Principal
 from copcca.sync.context import connector_for, open_context
 from copcca.sync.logs import finish_log, start_log
+from copcca.webhooks.inbound.labels import event_label
 
 
 @runtime_checkable
@@ -96,7 +97,8 @@ def _record(
         )
         if error is None:
             message = (
-                f"Live updates are on: {name} sends {', '.join(added)} as they happen."
+                f"Live updates are on: {name} sends "
+                f"{', '.join(event_label(t) for t in added)} as they happen."
                 if added
                 else f"Live updates were already on for {name}."
             )
