@@ -58,6 +58,19 @@ def json_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
+def json_singles(values: Sequence[str | None]) -> list[str]:
+    """``json_list([value])`` (``[]`` for no value) of each value, a column
+    at a time."""
+    return [
+        "[]"
+        if not v
+        else f'["{v}"]'
+        if '"' not in v and "\\" not in v and v.isprintable()
+        else json.dumps([v])
+        for v in values
+    ]
+
+
 def _placeholder(session: Session) -> str:
     return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
 

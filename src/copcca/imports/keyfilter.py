@@ -29,19 +29,41 @@ class KeyFilter:
         self.bits = bytearray(size >> 3)
 
     def add(self, key: str) -> None:
-        h = hash(key)
-        bits, mask = self.bits, self.mask
-        p = h & mask
-        bits[p >> 3] |= 1 << (p & 7)
-        p = (h >> 21) & mask
-        bits[p >> 3] |= 1 << (p & 7)
-        p = (h >> 42) & mask
-        bits[p >> 3] |= 1 << (p & 7)
+        self.add_all("", (key,))
 
     def update(self, keys: Iterable[str | None]) -> None:
         for key in keys:
             if key:
                 self.add(key)
+
+    def add_all(self, prefix: str, keys: Iterable[str]) -> None:
+        """``add(prefix + key)`` for each key, in one loop."""
+        bits, mask = self.bits, self.mask
+        for key in keys:
+            h = hash(prefix + key)
+            p = h & mask
+            bits[p >> 3] |= 1 << (p & 7)
+            p = (h >> 21) & mask
+            bits[p >> 3] |= 1 << (p & 7)
+            p = (h >> 42) & mask
+            bits[p >> 3] |= 1 << (p & 7)
+
+    def may_hold(self, prefix: str, keys: Iterable[str]) -> list[str]:
+        """The keys for which ``prefix + key in self``, in one loop."""
+        bits, mask = self.bits, self.mask
+        out = []
+        for key in keys:
+            h = hash(prefix + key)
+            p = h & mask
+            if not bits[p >> 3] & (1 << (p & 7)):
+                continue
+            p = (h >> 21) & mask
+            if not bits[p >> 3] & (1 << (p & 7)):
+                continue
+            p = (h >> 42) & mask
+            if bits[p >> 3] & (1 << (p & 7)):
+                out.append(key)
+        return out
 
     def __contains__(self, key: object) -> bool:
         h = hash(key)

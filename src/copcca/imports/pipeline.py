@@ -9,6 +9,7 @@ is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 from copcca.imports import validation as v
@@ -46,10 +47,12 @@ def clean_batch(plan: Plan, rows: list[tuple[int, list[Any]]]) -> CleanBatch:
             skip[i] = True
             problems.add(i, None, "total_row", None)
     fields: dict[str, list[Any]] = {}
+    # One transposition for every column (short rows padded with None).
+    by_column = list(zip_longest(*cells)) if cells else []
     for name, index in plan.field_map.items():
         spec = plan.target.field(name)
         clean = v.cleaner(spec, plan.context, problems)
-        column = [r[index] if len(r) > index else None for r in cells]
+        column = by_column[index] if index < len(by_column) else [None] * size
         fields[name] = list(map(clean, column, range(size)))
     currencies = v.row_currencies(plan.target, fields, size, plan.currency)
     for spec in plan.target.fields:
