@@ -24,11 +24,23 @@ IN_CHUNK = 5_000
 
 def new_ids(count: int) -> list[uuid.UUID]:
     """Random version-4 UUIDs, made in one go."""
+    data = _uuid4_bytes(count)
+    return [uuid.UUID(bytes=data[i : i + 16]) for i in range(0, len(data), 16)]
+
+
+def new_hex_ids(count: int) -> list[str]:
+    """Random version-4 UUIDs as 32 hex digits (``UUID.hex``), made in one
+    go: what SQLite stores, and what PostgreSQL reads as a uuid, without a
+    ``UUID`` object per row."""
+    text = _uuid4_bytes(count).hex()
+    return [text[i : i + 32] for i in range(0, len(text), 32)]
+
+
+def _uuid4_bytes(count: int) -> bytes:
     raw = bytearray(os.urandom(16 * count))
     raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
     raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
-    data = bytes(raw)
-    return [uuid.UUID(bytes=data[i : i + 16]) for i in range(0, len(data), 16)]
+    return bytes(raw)
 
 
 def _processor(
@@ -83,7 +95,8 @@ def insert_rows(
     prepared: frozenset[str] = frozenset(),
 ) -> int:
     """Insert rows given column-wise; ``constants`` are the same in every row;
-    ``prepared`` columns are already in storage form (JSON text)."""
+    ``prepared`` columns are already in storage form (JSON text, or ids as
+    :func:`new_hex_ids` gives them)."""
     names = list(columns) + list(constants)
     size = len(next(iter(columns.values()))) if columns else 0
     if not size:

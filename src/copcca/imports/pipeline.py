@@ -39,16 +39,20 @@ def clean_batch(plan: Plan, rows: list[tuple[int, list[Any]]]) -> CleanBatch:
     size = len(rows)
     problems = v.Problems(numbers)
     skip = [False] * size
-    for i, row in enumerate(cells):
-        first = row[0] if row else None
-        # Cheap pre-test: only short words starting like "Total"/"Jumla"/"Sum".
-        maybe_total = isinstance(first, str) and first[:1] in "TtJjGgSs"
-        if maybe_total and len(str(first)) < 20 and v.is_total_row(row):
+    # One transposition for every column (short rows padded with None).
+    by_column = list(zip_longest(*cells)) if cells else []
+    firsts = by_column[0] if by_column else [None] * size
+    # Cheap pre-test: only short words starting like "Total"/"Jumla"/"Sum".
+    maybe_total = [
+        i
+        for i, first in enumerate(firsts)
+        if isinstance(first, str) and first[:1] in "TtJjGgSs" and len(first) < 20
+    ]
+    for i in maybe_total:
+        if v.is_total_row(cells[i]):
             skip[i] = True
             problems.add(i, None, "total_row", None)
     fields: dict[str, list[Any]] = {}
-    # One transposition for every column (short rows padded with None).
-    by_column = list(zip_longest(*cells)) if cells else []
     for name, index in plan.field_map.items():
         spec = plan.target.field(name)
         clean = v.cleaner(spec, plan.context, problems)

@@ -70,7 +70,9 @@ class CustomerWriter:
         cols = {f: batch.column(f) for f in ROW_FIELDS}
         live = batch.live()
         recs: list[dict[str, Any] | None] = []
-        index: dict[str, dict[str, int]] = {k: {} for k in ("external_id", *KEYED)}
+        index: dict[str, dict[str, int]] = {
+            k: {} for k in ("external_id", "phone", "email")
+        }
         originals: dict[int, Any] = {}
         self._load(cols, live, recs, index, originals)
         by_phone, by_email, by_ext = (
@@ -119,15 +121,15 @@ class CustomerWriter:
                 by_ext.setdefault(ext, hit)
                 wanted[ext] = hit
         out.created = len(source)
-        ids = bulk.new_ids(len(source))
+        ids = bulk.new_hex_ids(len(source))
         self._flush(batch, cols, source, recs, first_new, ids, originals, touched, out)
         if ctx.keys is not None:
-            ctx.keys.add_all("p", by_phone)
-            ctx.keys.add_all("e", by_email)
+            ctx.keys.add_all(by_phone)
+            ctx.keys.add_all(by_email)
         links: dict[str, uuid.UUID] = {}
         for ext, n in wanted.items():
             existing = recs[n] if n < first_new else None
-            links[ext] = existing["id"] if existing else ids[n - first_new]
+            links[ext] = existing["id"] if existing else uuid.UUID(ids[n - first_new])
         out.links = save_links(ctx, "customer", links, self._links)
         return out
 
@@ -152,12 +154,12 @@ class CustomerWriter:
         session, company = ctx.session, ctx.company.id
         found: dict[uuid.UUID, Any] = {}
         base = (Customer.company_id == company, Customer.deleted_at.is_(None))
-        for key in KEYED:
+        for key in ("phone", "email"):
             if key not in self.order:
                 continue
             column = cols[key]
             present = [column[i] for i in live if column[i]]
-            wanted = present if keys is None else keys.may_hold(KEYED[key], present)
+            wanted = present if keys is None else keys.may_hold(present)
             for row in bulk.select_in(
                 session, LOADED, getattr(Customer, key), wanted, *base
             ):
@@ -207,7 +209,7 @@ class CustomerWriter:
         source: list[int],
         recs: list[dict[str, Any] | None],
         first_new: int,
-        ids: list[uuid.UUID],
+        ids: list[str],
         originals: dict[int, Any],
         touched: set[int],
         out: Written,
@@ -235,9 +237,9 @@ class CustomerWriter:
                     "created_at": now,
                     "updated_at": now,
                 },
-                prepared=frozenset({"phones", "emails"}),
+                prepared=frozenset({"id", "phones", "emails"}),
             )
-            out.created_ids = [i.hex for i in ids]
+            out.created_ids = ids
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for n, original in originals.items():
             record = recs[n]
@@ -264,8 +266,6 @@ class CustomerWriter:
             )
 
 
-# Keys a customer is matched by besides its file id, with their filter prefix.
-KEYED = {"phone": "p", "email": "e"}
 ROW_FIELDS = (
     "name",
     "phone",
