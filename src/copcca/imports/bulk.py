@@ -133,27 +133,68 @@ def _insert_unnest(
 ) -> int:
     """PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` per batch,
     the set-based form of a bulk insert that row-level security allows
-    (``COPY FROM`` does not run under RLS)."""
+    (``COPY FROM`` does not run under RLS). Constants are sent once, not as
+    arrays; text and integer columns travel as one string each (see
+    :func:`_joined`), which spares the driver quoting every element."""
     dialect = session.get_bind().dialect
     arrays: list[str] = []
     params: list[Any] = []
-    names = list(columns) + list(constants)
-    for name in names:
+    for name, column in columns.items():
         kind = table.c[name].type.compile(dialect)
-        values = list(columns[name]) if name in columns else [constants[name]] * size
-        if kind == "JSONB":
-            if name not in prepared:
-                values = [None if v is None else json.dumps(v) for v in values]
-            arrays.append("%s::text[]::jsonb[]")
+        values = list(column)
+        if kind == "JSONB" and name not in prepared:
+            values = [None if v is None else json.dumps(v) for v in values]
+        joined = _joined(values)
+        if joined is not None:
+            arrays.append(f"string_to_array(%s::text, chr(31), chr(30))::{kind}[]")
+            params.append(joined)
         else:
-            arrays.append(f"%s::{kind}[]")
-        params.append(values)
+            arrays.append(
+                f"%s::text[]::{kind}[]" if kind == "JSONB" else f"%s::{kind}[]"
+            )
+            params.append(values)
+    scalars: list[str] = []
+    for name, value in reversed(constants.items()):  # they come first in the SQL
+        kind = table.c[name].type.compile(dialect)
+        if kind == "JSONB" and value is not None:
+            value = json.dumps(value)
+        scalars.insert(0, f"%s::{kind}")
+        params.insert(0, value)
+    names = [*columns, *constants]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
-        f"SELECT * FROM unnest({', '.join(arrays)})"
+        f"SELECT u.*{''.join(', ' + s for s in scalars)} "
+        f"FROM unnest({', '.join(arrays)}) AS u"
     )
     session.connection().exec_driver_sql(sql, tuple(params))
     return size
+
+
+UNIT_SEPARATOR, NULL_MARK = "\x1f", "\x1e"
+
+
+def _joined(values: list[Any]) -> str | None:
+    """A column of text (or whole numbers) as one string for PostgreSQL's
+    ``string_to_array(s, chr(31), chr(30))``: values apart by the unit
+    separator, NULL as the record separator alone. None when that would not
+    read back exactly (a value holding either control character, other
+    types, a single value)."""
+    if len(values) < 2:
+        return None  # string_to_array('') is an empty array, not ['']
+    nulls = values.count(None)
+    try:
+        joined = UNIT_SEPARATOR.join([NULL_MARK if v is None else v for v in values])
+    except TypeError:  # not text: whole numbers, or something else
+        if not all(v is None or v.__class__ is int for v in values):
+            return None
+        joined = UNIT_SEPARATOR.join(
+            [NULL_MARK if v is None else str(v) for v in values]
+        )
+    if joined.count(UNIT_SEPARATOR) != len(values) - 1:
+        return None
+    if joined.count(NULL_MARK) != nulls:
+        return None
+    return joined
 
 
 def update_rows(
