@@ -6,6 +6,7 @@ arrived by callback first is not counted again."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -166,3 +167,15 @@ def test_an_mpesa_row_in_an_ordinary_payments_file_is_the_same_payment(
     done = import_file(runtime, tenant, sheet.encode(), "payments")
     assert (done.created_count, done.unchanged_count) == (1, 1)
     assert len(payments(runtime, tenant)) == 3
+
+
+def test_a_paste_with_a_bare_carriage_return_is_not_a_statement(
+    tmp_path: Path,
+) -> None:
+    """The statement reader trips over a lone CR inside a field; that file
+    is simply not a statement (it was a 500 on the paste API)."""
+    from copcca.imports import statements
+
+    pasted = tmp_path / "pasted.csv"
+    pasted.write_bytes(b"0\r0")
+    assert statements.recognise(pasted, "csv") is None

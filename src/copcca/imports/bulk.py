@@ -24,11 +24,23 @@ IN_CHUNK = 5_000
 
 def new_ids(count: int) -> list[uuid.UUID]:
     """Random version-4 UUIDs, made in one go."""
+    data = _uuid4_bytes(count)
+    return [uuid.UUID(bytes=data[i : i + 16]) for i in range(0, len(data), 16)]
+
+
+def new_hex_ids(count: int) -> list[str]:
+    """Random version-4 UUIDs as 32 hex digits (``UUID.hex``), made in one
+    go: what SQLite stores, and what PostgreSQL reads as a uuid, without a
+    ``UUID`` object per row."""
+    text = _uuid4_bytes(count).hex()
+    return [text[i : i + 32] for i in range(0, len(text), 32)]
+
+
+def _uuid4_bytes(count: int) -> bytes:
     raw = bytearray(os.urandom(16 * count))
     raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])
     raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])
-    data = bytes(raw)
-    return [uuid.UUID(bytes=data[i : i + 16]) for i in range(0, len(data), 16)]
+    return bytes(raw)
 
 
 def _processor(
@@ -58,6 +70,19 @@ def json_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
+def json_singles(values: Sequence[str | None]) -> list[str]:
+    """``json_list([value])`` (``[]`` for no value) of each value, a column
+    at a time."""
+    return [
+        "[]"
+        if not v
+        else f'["{v}"]'
+        if '"' not in v and "\\" not in v and v.isprintable()
+        else json.dumps([v])
+        for v in values
+    ]
+
+
 def _placeholder(session: Session) -> str:
     return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
 
@@ -70,7 +95,8 @@ def insert_rows(
     prepared: frozenset[str] = frozenset(),
 ) -> int:
     """Insert rows given column-wise; ``constants`` are the same in every row;
-    ``prepared`` columns are already in storage form (JSON text)."""
+    ``prepared`` columns are already in storage form (JSON text, or ids as
+    :func:`new_hex_ids` gives them)."""
     names = list(columns) + list(constants)
     size = len(next(iter(columns.values()))) if columns else 0
     if not size:
@@ -107,27 +133,68 @@ def _insert_unnest(
 ) -> int:
     """PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)`` per batch,
     the set-based form of a bulk insert that row-level security allows
-    (``COPY FROM`` does not run under RLS)."""
+    (``COPY FROM`` does not run under RLS). Constants are sent once, not as
+    arrays; text and integer columns travel as one string each (see
+    :func:`_joined`), which spares the driver quoting every element."""
     dialect = session.get_bind().dialect
     arrays: list[str] = []
     params: list[Any] = []
-    names = list(columns) + list(constants)
-    for name in names:
+    for name, column in columns.items():
         kind = table.c[name].type.compile(dialect)
-        values = list(columns[name]) if name in columns else [constants[name]] * size
-        if kind == "JSONB":
-            if name not in prepared:
-                values = [None if v is None else json.dumps(v) for v in values]
-            arrays.append("%s::text[]::jsonb[]")
+        values = list(column)
+        if kind == "JSONB" and name not in prepared:
+            values = [None if v is None else json.dumps(v) for v in values]
+        joined = _joined(values)
+        if joined is not None:
+            arrays.append(f"string_to_array(%s::text, chr(31), chr(30))::{kind}[]")
+            params.append(joined)
         else:
-            arrays.append(f"%s::{kind}[]")
-        params.append(values)
+            arrays.append(
+                f"%s::text[]::{kind}[]" if kind == "JSONB" else f"%s::{kind}[]"
+            )
+            params.append(values)
+    scalars: list[str] = []
+    for name, value in reversed(constants.items()):  # they come first in the SQL
+        kind = table.c[name].type.compile(dialect)
+        if kind == "JSONB" and value is not None:
+            value = json.dumps(value)
+        scalars.insert(0, f"%s::{kind}")
+        params.insert(0, value)
+    names = [*columns, *constants]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
-        f"SELECT * FROM unnest({', '.join(arrays)})"
+        f"SELECT u.*{''.join(', ' + s for s in scalars)} "
+        f"FROM unnest({', '.join(arrays)}) AS u"
     )
     session.connection().exec_driver_sql(sql, tuple(params))
     return size
+
+
+UNIT_SEPARATOR, NULL_MARK = "\x1f", "\x1e"
+
+
+def _joined(values: list[Any]) -> str | None:
+    """A column of text (or whole numbers) as one string for PostgreSQL's
+    ``string_to_array(s, chr(31), chr(30))``: values apart by the unit
+    separator, NULL as the record separator alone. None when that would not
+    read back exactly (a value holding either control character, other
+    types, a single value)."""
+    if len(values) < 2:
+        return None  # string_to_array('') is an empty array, not ['']
+    nulls = values.count(None)
+    try:
+        joined = UNIT_SEPARATOR.join([NULL_MARK if v is None else v for v in values])
+    except TypeError:  # not text: whole numbers, or something else
+        if not all(v is None or v.__class__ is int for v in values):
+            return None
+        joined = UNIT_SEPARATOR.join(
+            [NULL_MARK if v is None else str(v) for v in values]
+        )
+    if joined.count(UNIT_SEPARATOR) != len(values) - 1:
+        return None
+    if joined.count(NULL_MARK) != nulls:
+        return None
+    return joined
 
 
 def update_rows(

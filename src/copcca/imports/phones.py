@@ -58,14 +58,13 @@ class _Region:
     calling_code: str
     national_prefix: str | None
     general: _Desc
-    # For each length, one pattern joining every number type of that length.
+    # For each length, one pattern: the general description (as a
+    # lookahead) and then any number type of that length.
     by_length: dict[int, re.Pattern[str]]
 
     def valid(self, nsn: str) -> bool:
         typed = self.by_length.get(len(nsn))
-        if typed is None or nsn[0] == "0" or not self.general.matches(nsn):
-            return False
-        return typed.fullmatch(nsn) is not None
+        return typed is not None and nsn[0] != "0" and typed.fullmatch(nsn) is not None
 
 
 def _desc(desc: object) -> _Desc | None:
@@ -98,7 +97,10 @@ def _region(code: str) -> _Region | None:
             t.pattern.pattern for t in types if not t.lengths or length in t.lengths
         ]
         if alternatives:
-            by_length[length] = re.compile("|".join(f"(?:{a})" for a in alternatives))
+            typed = "|".join(f"(?:{a})" for a in alternatives)
+            by_length[length] = re.compile(
+                rf"(?=(?:{general.pattern.pattern})\Z)(?:{typed})"
+            )
     return _Region(code.upper(), calling, meta.national_prefix, general, by_length)
 
 
@@ -128,12 +130,14 @@ class PhoneNormaliser:
         if meta is None:
             return None
         text = raw.strip()
-        if text.startswith("00"):
+        if text[:2] == "00":
             text = "+" + text[2:]
-        if not SHAPE.fullmatch(text):
+        if SHAPE.fullmatch(text) is None:
             return None
-        international = text.startswith("+")
-        digits = text.translate(SEPARATORS).lstrip("+")
+        digits = text.translate(SEPARATORS)
+        international = digits[0] == "+"
+        if international:
+            digits = digits[1:]
         cc = meta.calling_code
         if international or (len(digits) >= 11 and digits[0] != "0"):
             if not digits.startswith(cc):

@@ -9,6 +9,7 @@ is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 from copcca.imports import validation as v
@@ -38,18 +39,24 @@ def clean_batch(plan: Plan, rows: list[tuple[int, list[Any]]]) -> CleanBatch:
     size = len(rows)
     problems = v.Problems(numbers)
     skip = [False] * size
-    for i, row in enumerate(cells):
-        first = row[0] if row else None
-        # Cheap pre-test: only short words starting like "Total"/"Jumla"/"Sum".
-        maybe_total = isinstance(first, str) and first[:1] in "TtJjGgSs"
-        if maybe_total and len(str(first)) < 20 and v.is_total_row(row):
+    # One transposition for every column (short rows padded with None).
+    by_column = list(zip_longest(*cells)) if cells else []
+    firsts = by_column[0] if by_column else [None] * size
+    # Cheap pre-test: only short words starting like "Total"/"Jumla"/"Sum".
+    maybe_total = [
+        i
+        for i, first in enumerate(firsts)
+        if isinstance(first, str) and first[:1] in "TtJjGgSs" and len(first) < 20
+    ]
+    for i in maybe_total:
+        if v.is_total_row(cells[i]):
             skip[i] = True
             problems.add(i, None, "total_row", None)
     fields: dict[str, list[Any]] = {}
     for name, index in plan.field_map.items():
         spec = plan.target.field(name)
         clean = v.cleaner(spec, plan.context, problems)
-        column = [r[index] if len(r) > index else None for r in cells]
+        column = by_column[index] if index < len(by_column) else [None] * size
         fields[name] = list(map(clean, column, range(size)))
     currencies = v.row_currencies(plan.target, fields, size, plan.currency)
     for spec in plan.target.fields:

@@ -12,6 +12,7 @@ settlement (``writers.payments``), so the exactly-once rules are one.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def recognise(path: Path, kind: str) -> Statement | None:
         return None
     try:
         return parse_statement(path.read_bytes())
-    except InvalidInput:
+    except (InvalidInput, csv.Error):  # a bare CR in a field: not a statement
         return None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from copcca.crm.ingest import clean_email
@@ -249,18 +248,24 @@ def cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
     """A function (raw, index) -> clean value or None, noting problems."""
     if f.kind in (Kind.TEXT, Kind.ID, Kind.EMAIL):
         return _plain_cleaner(f, ctx, problems)
+    if f.kind is Kind.PHONE:
+        return _phone_cleaner(f, ctx, problems)
     parse = _parser(f, ctx)
-    # Amounts, dates and codes repeat a lot; phones have their own cache.
-    cache: dict[Any, tuple[Any, str | None]] | None = (
-        None if f.kind is Kind.PHONE else {}
-    )
+    # Amounts, dates and codes repeat a lot: cache by raw value.
+    cache: dict[Any, tuple[Any, str | None]] = {}
     name = f.name
     add = problems.add
+    # Plain amounts in text ("1,500", "KSh 1,500") need neither.
+    plain = values.plain_amount if f.kind is Kind.MONEY else None
 
     def clean(raw: Any, index: int) -> Any:
         if raw is None or raw == "":
             return None
-        if cache is None or raw.__class__ is bool:
+        if plain is not None and raw.__class__ is str:
+            found = plain(raw)
+            if found is not None:
+                return found
+        if raw.__class__ is bool:
             hit = _run(parse, raw)
         else:
             cached = cache.get(raw)
@@ -273,6 +278,23 @@ def cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
         if hit[1] is not None:
             add(index, name, hit[1], raw)
         return hit[0]
+
+    return clean
+
+
+def _phone_cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
+    """Phones: text in one of the company country's usual shapes goes
+    straight to the fast normaliser (``phone_text`` would hand it that very
+    text); anything else takes the full path."""
+    normalise = PhoneNormaliser(ctx.region)
+    slow, fast = _checked(f, _phone_parser(normalise), problems), normalise.fast
+
+    def clean(raw: Any, index: int) -> Any:
+        if raw.__class__ is str:
+            found = fast(raw)
+            if found is not None:
+                return found
+        return slow(raw, index)
 
     return clean
 
@@ -307,7 +329,11 @@ def _plain_cleaner(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
 
 
 def cleaner_slow(f: Field, ctx: CleanContext, problems: Problems) -> Clean:
-    parse = _parser(f, ctx)
+    return _checked(f, _parser(f, ctx), problems)
+
+
+def _checked(f: Field, parse: Callable[[Any], Any], problems: Problems) -> Clean:
+    """``parse`` as a cleaner: empty cells are None, problems noted."""
     name, add = f.name, problems.add
 
     def clean(raw: Any, index: int) -> Any:
@@ -331,17 +357,19 @@ def _run(parse: Callable[[Any], Any], raw: Any) -> tuple[Any, str | None]:
     return value, None
 
 
+def _phone_parser(normalise: PhoneNormaliser) -> Callable[[Any], str]:
+    def phone(raw: Any) -> str:
+        found = normalise(values.phone_text(raw))
+        if found is None:
+            raise values.Bad("bad_phone")
+        return found
+
+    return phone
+
+
 def _parser(f: Field, ctx: CleanContext) -> Callable[[Any], Any]:
     if f.kind is Kind.PHONE:
-        normalise = PhoneNormaliser(ctx.region)
-
-        def phone(raw: Any) -> str:
-            found = normalise(values.phone_text(raw))
-            if found is None:
-                raise values.Bad("bad_phone")
-            return found
-
-        return phone
+        return _phone_parser(PhoneNormaliser(ctx.region))
     if f.kind is Kind.EMAIL:
 
         def email(raw: Any) -> str:
@@ -411,21 +439,19 @@ def money_to_minor(
 ) -> list[int | None]:
     """(Decimal, marker) pairs to integer minor units in each row's currency."""
     out: list[int | None] = []
-    cache: dict[tuple[Any, str], int | None] = {}
+    digits: dict[str, int] = {}
+    minor_units, bad = values.minor_units, values.Bad
     for i, (item, currency) in enumerate(zip(amounts, currencies, strict=True)):
         if item is None:
             out.append(None)
             continue
-        key = (item[0], currency)
-        if key in cache:
-            minor = cache[key]
-        else:
-            try:
-                minor = values.to_minor_units(Decimal(item[0]), currency)
-            except values.Bad:
-                minor = None
-            if len(cache) < 100_000:
-                cache[key] = minor
+        places = digits.get(currency)
+        if places is None:
+            places = digits[currency] = values.currency_digits(currency)
+        try:
+            minor: int | None = minor_units(item[0], places)
+        except bad:
+            minor = None
         if minor is None:
             problems.add(i, field_name, "bad_amount", str(item[0]))
         out.append(minor)

@@ -115,6 +115,32 @@ MONEY_RE = re.compile(
     r"(?P<tail>/=|/-|\.-|,-)?\s*(?P<neg3>[)-])?$"
 )
 THIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+# The shapes most amount cells take (``1500``, ``1,500``, ``1 500``,
+# ``1500.00``, ``KSh 1,500``), read without the general parser. Thousands
+# groups need a first group that is not 0 and decimals at most two digits,
+# so nothing here is ambiguous for ``_number`` (tested to agree).
+PLAIN_AMOUNT = re.compile(
+    r"(?:([A-Za-z]{1,4}\.?) ?)?"
+    r"([1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]{0,2}(?: [0-9]{3})+|[0-9]+)"
+    r"(\.[0-9]{1,2})?"
+)
+NO_SEPARATORS = str.maketrans("", "", ", ")
+ONE = Decimal(1)
+
+
+def plain_amount(text: str) -> tuple[Decimal, str | None] | None:
+    """``parse_amount(text)`` for the common shapes, else None (not an
+    answer: the caller asks ``parse_amount``)."""
+    match = PLAIN_AMOUNT.fullmatch(text)
+    if match is None:
+        return None
+    pre, number, decimals = match.groups()
+    currency = _marker(pre) if pre else None
+    if currency is _UNKNOWN:
+        return None
+    if decimals:
+        number += decimals
+    return Decimal(number.translate(NO_SEPARATORS)), currency  # type: ignore[return-value]
 
 
 def parse_amount(raw: Any) -> tuple[Decimal, str | None] | Repaired:
@@ -124,6 +150,15 @@ def parse_amount(raw: Any) -> tuple[Decimal, str | None] | Repaired:
     ``(500)`` and ``-500``; numbers Excel showed as dates come back as the
     number (``Repaired``).
     """
+    if raw.__class__ is str:
+        plain = plain_amount(raw)
+        if plain is not None:
+            return plain
+    return parse_amount_fully(raw)
+
+
+def parse_amount_fully(raw: Any) -> tuple[Decimal, str | None] | Repaired:
+    """:func:`parse_amount` without the shortcut for plain shapes."""
     if isinstance(raw, bool):
         raise Bad("bad_amount")
     if isinstance(raw, int | float):
@@ -132,8 +167,6 @@ def parse_amount(raw: Any) -> tuple[Decimal, str | None] | Repaired:
         return Repaired((Decimal(excel_serial(raw)), None), "excel_date")
     if isinstance(raw, time | timedelta):
         raise Bad("bad_amount")
-    if raw.__class__ is str and raw.isdigit() and raw.isascii():
-        return Decimal(raw), None
     text = unquote(str(raw)).translate(THIN_SPACES).strip()
     if text.startswith(FORMULA_START):
         raise Bad("formula")
@@ -218,8 +251,17 @@ def _decimal(value: int | float) -> Decimal:
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
-    digits = int(get_currency_precision(currency))
-    scaled = amount.scaleb(digits).quantize(Decimal(1))
+    return minor_units(amount, currency_digits(currency))
+
+
+def currency_digits(currency: str) -> int:
+    """Decimal places of the currency's minor unit (KES 2, UGX 0)."""
+    return int(get_currency_precision(currency))
+
+
+def minor_units(amount: Decimal, digits: int) -> int:
+    """``amount`` in units of ``10**-digits``, rounded half to even."""
+    scaled = amount.scaleb(digits).quantize(ONE)
     if abs(scaled) >= 10**17:
         raise Bad("bad_amount")
     return int(scaled)
