@@ -169,7 +169,14 @@ def parse_statement(data: bytes) -> Statement:
     """Payments in an M-Pesa statement export. Raises ``InvalidInput`` for a
     file that is not one; a bad row is reported with its line number."""
     text = decode(data)
-    rows = list(csv.reader(io.StringIO(text), delimiter=_separator(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=_separator(text)))
+    except csv.Error as exc:  # e.g. a bare carriage return inside a field
+        raise InvalidInput(
+            "This file cannot be read as an M-Pesa statement.",
+            fix="Download the statement again from M-Pesa (as CSV) and upload it "
+            "as it is, without opening and saving it in a spreadsheet first.",
+        ) from exc
     if len(rows) > MAX_ROWS:
         raise InvalidInput(
             f"This statement has more than {MAX_ROWS:,} rows.",
