@@ -30,8 +30,9 @@ CHUNK = 500
 
 @dataclass
 class Link:
-    """One external id and the CRM row it became. ``id`` is None while the
-    link's insert is deferred to the end of a batch (``pending``)."""
+    """One external id and the CRM row it became. While the link's insert
+    is deferred to the end of a batch (``pending``), ``row`` is the queued
+    row's values: a change to the link changes what will be written."""
 
     integration_id: uuid.UUID
     entity: str
@@ -39,10 +40,11 @@ class Link:
     entity_id: uuid.UUID
     source_updated_at: datetime | None
     id: uuid.UUID | None = None
+    row: dict[str, Any] | None = None
 
     @property
     def pending(self) -> bool:
-        return self.id is None
+        return self.row is not None
 
 
 _COLUMNS = (
@@ -163,8 +165,6 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         """Point the external id at ``entity_id`` (created or moved), keeping
         the provider's version of the record for the staleness check."""
         found = self.find(integration_id, entity, external_id)
-        if found is not None and found.pending:
-            raise RuntimeError("write the deferred batch before changing its links")
         if found is None:
             row = self.add(
                 ExternalId(
@@ -194,7 +194,9 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             and source_updated_at != found.source_updated_at
         ):
             changes["source_updated_at"] = source_updated_at
-        if changes:
+        if changes and found.row is not None:  # not written yet: change the row
+            found.row.update(changes)
+        elif changes:
             self.session.execute(
                 update(ExternalId)
                 .where(
