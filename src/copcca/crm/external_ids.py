@@ -139,13 +139,22 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                     (model.id == ExternalId.entity_id)
                     & (model.company_id == self.company_id),
                 )
-            for row in self.session.execute(stmt):
+            for row in self._rows(stmt, plain=model is None or bool(columns)):
                 link = _link_of(row)
                 self._memo[(integration_id, entity, link.external_id)] = link
                 found.append((link, _target(row, model, columns)))
             for external_id in chunk:
                 self._memo.setdefault((integration_id, entity, external_id), None)
         return found
+
+    def _rows(self, stmt: Any, *, plain: bool) -> Any:
+        """Plain columns are read on the session's connection, without the
+        ORM's result machinery (a page asks for hundreds of rows); the
+        session's pending changes are flushed first, as a query would."""
+        if not plain:
+            return self.session.execute(stmt)
+        self.session.flush()
+        return self.session.connection().execute(stmt)
 
     def forget(self) -> None:
         self._memo.clear()
