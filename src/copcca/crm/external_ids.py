@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from copcca.crm.ids import new_id
@@ -78,6 +79,24 @@ def _target(row: Any, model: Any, columns: Sequence[Any]) -> Any:
     return values if values[0] is not None else None
 
 
+@lru_cache(maxsize=16)
+def _preload_statement(model: Any, columns: tuple[Any, ...]) -> Any:
+    """The preload query, built once per shape (building it is a good part
+    of its cost); the company, integration, entity and ids are bound."""
+    company_id: Any = bindparam("company_id")
+    stmt = select(*_COLUMNS).where(
+        ExternalId.company_id == company_id,
+        ExternalId.integration_id == bindparam("integration_id"),
+        ExternalId.entity == bindparam("entity"),
+        ExternalId.external_id.in_(bindparam("ids", expanding=True)),
+    )
+    if model is not None:
+        stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
+            model, (model.id == ExternalId.entity_id) & (model.company_id == company_id)
+        )
+    return stmt
+
+
 class ExternalIdRepository(TenantRepository[ExternalId]):
     model = ExternalId
     noun = "external id"
@@ -126,20 +145,17 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             {e for e in external_ids if (integration_id, entity, e) not in self._memo}
         )
         found: list[tuple[Link, Any]] = []
+        stmt = _preload_statement(model, tuple(columns))
+        params = {
+            "company_id": self.company_id,
+            "integration_id": integration_id,
+            "entity": entity,
+        }
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            stmt = self._select_links().where(
-                ExternalId.integration_id == integration_id,
-                ExternalId.entity == entity,
-                ExternalId.external_id.in_(chunk),
-            )
-            if model is not None:
-                stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
-                    model,
-                    (model.id == ExternalId.entity_id)
-                    & (model.company_id == self.company_id),
-                )
-            for row in self._rows(stmt, plain=model is None or bool(columns)):
+            params["ids"] = chunk
+            plain = model is None or bool(columns)
+            for row in self._rows(stmt, params, plain=plain):
                 link = _link_of(row)
                 self._memo[(integration_id, entity, link.external_id)] = link
                 found.append((link, _target(row, model, columns)))
@@ -147,14 +163,14 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                 self._memo.setdefault((integration_id, entity, external_id), None)
         return found
 
-    def _rows(self, stmt: Any, *, plain: bool) -> Any:
+    def _rows(self, stmt: Any, params: dict[str, Any], *, plain: bool) -> Any:
         """Plain columns are read on the session's connection, without the
         ORM's result machinery (a page asks for hundreds of rows); the
         session's pending changes are flushed first, as a query would."""
         if not plain:
-            return self.session.execute(stmt)
+            return self.session.execute(stmt, params)
         self.session.flush()
-        return self.session.connection().execute(stmt)
+        return self.session.connection().execute(stmt, params)
 
     def forget(self) -> None:
         self._memo.clear()

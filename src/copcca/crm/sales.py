@@ -152,7 +152,9 @@ EVENT_FIELDS = ("number", "status", "total_minor", "refunded_minor", "currency")
 
 
 def _event_data(values: dict[str, Any], source: str | None) -> dict[str, Any]:
-    return {**{k: values[k] for k in EVENT_FIELDS}, "source": source}
+    data = {k: values[k] for k in EVENT_FIELDS}
+    data["source"] = source
+    return data
 
 
 def _sale_values(
