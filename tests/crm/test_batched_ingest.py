@@ -130,6 +130,38 @@ def test_a_new_customer_is_matched_by_phone_later_in_the_same_page(
     assert batch.read.created == 2
 
 
+def test_a_queued_link_keeps_the_newest_version_seen_in_its_page(
+    runtime: Runtime,
+) -> None:
+    """A new customer's link is still queued when a newer version of the
+    customer arrives, then an older one (out of order, W9): the older one
+    changes nothing, and the link is written with the newest version."""
+    tenant = make_company(runtime)
+    newest = "2025-02-05T10:30:00+03:00"
+    run_pages(
+        runtime,
+        tenant,
+        page(
+            order(id=1, name="#1", customer=buyer(7)),
+            order(id=2, name="#2", customer=buyer(7, updated_at=newest)),
+            order(
+                id=3,
+                name="#3",
+                customer=buyer(
+                    7, first_name="Akinyi", updated_at="2025-02-04T10:30:00+03:00"
+                ),
+            ),
+        ),
+    )
+    (customer,) = customers(runtime, tenant)
+    assert customer.name == "Wanjiku Kamau"
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        (version,) = session.scalars(
+            select(ExternalId.source_updated_at).where(ExternalId.entity == "customer")
+        ).all()
+    assert version == datetime.fromisoformat(newest)
+
+
 def test_a_changed_sale_gets_a_customer_created_earlier_in_its_page(
     runtime: Runtime,
 ) -> None:

@@ -229,8 +229,8 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                 )
                 .values(**changes, updated_at=utcnow())
             )
-            for name, value in changes.items():
-                setattr(found, name, value)
+        for name, value in changes.items():
+            setattr(found, name, value)
         return found
 
     def ids_for(self, entity: str, entity_id: uuid.UUID) -> list[ExternalId]:
