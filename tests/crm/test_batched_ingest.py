@@ -16,7 +16,7 @@ from sqlalchemy import select
 from copcca.connectors.shopify import mapping
 from copcca.crm.ingest import Ingestor
 from copcca.crm.records import SaleRecord
-from copcca.models.crm import Customer, Sale, SaleLine
+from copcca.models.crm import Customer, ExternalId, Product, Sale, SaleLine
 from copcca.models.tenancy import Company
 from copcca.models.webhooks import Event
 from copcca.runtime import Runtime
@@ -95,6 +95,116 @@ def test_the_same_new_customer_twice_in_a_page_is_one_customer(
         1,
     )
     assert batch.read.created == 2
+
+
+def test_a_new_customer_is_matched_by_phone_later_in_the_same_page(
+    runtime: Runtime,
+) -> None:
+    """The first order's customer is still queued when the second order,
+    under another shop id with the same number, matches it and adds an
+    email: one customer row, written with both."""
+    tenant = make_company(runtime)
+    other = buyer(8, phone="254712345678", email="akinyi@example.co.ke", addresses=[])
+    _, (batch,) = run_pages(
+        runtime,
+        tenant,
+        page(
+            order(id=1, name="#1", customer=buyer(7)),
+            order(id=2, name="#2", customer=other),
+        ),
+    )
+    (customer,) = customers(runtime, tenant)
+    assert customer.email == "wanjiku.kamau@example.co.ke"
+    assert customer.emails == ["wanjiku.kamau@example.co.ke", "akinyi@example.co.ke"]
+    assert [s.customer_id for s in sales(runtime, tenant)] == [customer.id] * 2
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        linked = session.scalars(
+            select(ExternalId.entity_id).where(ExternalId.entity == "customer")
+        ).all()
+    assert linked == [customer.id, customer.id]
+    types = event_types(runtime, tenant)
+    assert (types.count("customer.created"), types.count("customer.updated")) == (
+        1,
+        1,
+    )
+    assert batch.read.created == 2
+
+
+def test_a_queued_link_keeps_the_newest_version_seen_in_its_page(
+    runtime: Runtime,
+) -> None:
+    """A new customer's link is still queued when a newer version of the
+    customer arrives, then an older one (out of order, W9): the older one
+    changes nothing, and the link is written with the newest version."""
+    tenant = make_company(runtime)
+    newest = "2025-02-05T10:30:00+03:00"
+    run_pages(
+        runtime,
+        tenant,
+        page(
+            order(id=1, name="#1", customer=buyer(7)),
+            order(id=2, name="#2", customer=buyer(7, updated_at=newest)),
+            order(
+                id=3,
+                name="#3",
+                customer=buyer(
+                    7, first_name="Akinyi", updated_at="2025-02-04T10:30:00+03:00"
+                ),
+            ),
+        ),
+    )
+    (customer,) = customers(runtime, tenant)
+    assert customer.name == "Wanjiku Kamau"
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        (version,) = session.scalars(
+            select(ExternalId.source_updated_at).where(ExternalId.entity == "customer")
+        ).all()
+    assert version == datetime.fromisoformat(newest)
+
+
+def test_a_changed_sale_gets_a_customer_created_earlier_in_its_page(
+    runtime: Runtime,
+) -> None:
+    """A guest order later gains a buyer whom an earlier order of the same
+    page introduced: the sale changes through the ORM, so the queued
+    customer is written first and the fast path holds."""
+    tenant = make_company(runtime)
+    guest = order(id=1, name="#1", customer=None, email=None, phone=None)
+    guest.pop("billing_address", None)
+    guest.pop("shipping_address", None)
+    claimed = order(id=1, name="#1", updated_at="2025-02-11T09:00:00+03:00")
+    _, (_, second) = run_pages(
+        runtime,
+        tenant,
+        page(guest),
+        page(order(id=2, name="#2"), claimed),
+    )
+    (customer,) = customers(runtime, tenant)
+    assert [s.customer_id for s in sales(runtime, tenant)] == [customer.id] * 2
+    assert (second.read.created, second.read.updated) == (1, 1)
+
+
+def test_a_new_product_in_two_orders_of_a_page_is_one_product(
+    runtime: Runtime,
+) -> None:
+    tenant = make_company(runtime)
+    run_pages(runtime, tenant, page(order(id=1, name="#1"), order(id=2, name="#2")))
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        products = session.scalars(select(Product.id)).all()
+        lines = session.execute(
+            select(SaleLine.sale_id, SaleLine.product_id).order_by(SaleLine.external_id)
+        ).all()
+        links = session.scalars(
+            select(ExternalId.entity_id).where(ExternalId.entity == "product")
+        ).all()
+    assert len(products) == 2
+    assert sorted(links) == sorted(products)
+    per_sale: dict[uuid.UUID, list[uuid.UUID | None]] = {}
+    for sale_id, product_id in lines:
+        per_sale.setdefault(sale_id, []).append(product_id)
+    first, second = per_sale.values()
+    assert sorted(first) == sorted(second) == sorted(products)  # type: ignore[type-var]
+    assert event_types(runtime, tenant).count("product.created") == 2
 
 
 def test_a_customer_is_matched_by_phone_on_a_later_page(runtime: Runtime) -> None:

@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from copcca.crm.ids import new_id
@@ -30,8 +31,9 @@ CHUNK = 500
 
 @dataclass
 class Link:
-    """One external id and the CRM row it became. ``id`` is None while the
-    link's insert is deferred to the end of a batch (``pending``)."""
+    """One external id and the CRM row it became. While the link's insert
+    is deferred to the end of a batch (``pending``), ``row`` is the queued
+    row's values: a change to the link changes what will be written."""
 
     integration_id: uuid.UUID
     entity: str
@@ -39,10 +41,11 @@ class Link:
     entity_id: uuid.UUID
     source_updated_at: datetime | None
     id: uuid.UUID | None = None
+    row: dict[str, Any] | None = None
 
     @property
     def pending(self) -> bool:
-        return self.id is None
+        return self.row is not None
 
 
 _COLUMNS = (
@@ -74,6 +77,24 @@ def _target(row: Any, model: Any, columns: Sequence[Any]) -> Any:
         return row[-1]
     values = tuple(row[len(_COLUMNS) :])
     return values if values[0] is not None else None
+
+
+@lru_cache(maxsize=16)
+def _preload_statement(model: Any, columns: tuple[Any, ...]) -> Any:
+    """The preload query, built once per shape (building it is a good part
+    of its cost); the company, integration, entity and ids are bound."""
+    company_id: Any = bindparam("company_id")
+    stmt = select(*_COLUMNS).where(
+        ExternalId.company_id == company_id,
+        ExternalId.integration_id == bindparam("integration_id"),
+        ExternalId.entity == bindparam("entity"),
+        ExternalId.external_id.in_(bindparam("ids", expanding=True)),
+    )
+    if model is not None:
+        stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
+            model, (model.id == ExternalId.entity_id) & (model.company_id == company_id)
+        )
+    return stmt
 
 
 class ExternalIdRepository(TenantRepository[ExternalId]):
@@ -124,26 +145,32 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             {e for e in external_ids if (integration_id, entity, e) not in self._memo}
         )
         found: list[tuple[Link, Any]] = []
+        stmt = _preload_statement(model, tuple(columns))
+        params = {
+            "company_id": self.company_id,
+            "integration_id": integration_id,
+            "entity": entity,
+        }
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            stmt = self._select_links().where(
-                ExternalId.integration_id == integration_id,
-                ExternalId.entity == entity,
-                ExternalId.external_id.in_(chunk),
-            )
-            if model is not None:
-                stmt = stmt.add_columns(*(columns or (model,))).outerjoin(
-                    model,
-                    (model.id == ExternalId.entity_id)
-                    & (model.company_id == self.company_id),
-                )
-            for row in self.session.execute(stmt):
+            params["ids"] = chunk
+            plain = model is None or bool(columns)
+            for row in self._rows(stmt, params, plain=plain):
                 link = _link_of(row)
                 self._memo[(integration_id, entity, link.external_id)] = link
                 found.append((link, _target(row, model, columns)))
             for external_id in chunk:
                 self._memo.setdefault((integration_id, entity, external_id), None)
         return found
+
+    def _rows(self, stmt: Any, params: dict[str, Any], *, plain: bool) -> Any:
+        """Plain columns are read on the session's connection, without the
+        ORM's result machinery (a page asks for hundreds of rows); the
+        session's pending changes are flushed first, as a query would."""
+        if not plain:
+            return self.session.execute(stmt, params)
+        self.session.flush()
+        return self.session.connection().execute(stmt, params)
 
     def forget(self) -> None:
         self._memo.clear()
@@ -163,8 +190,6 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
         """Point the external id at ``entity_id`` (created or moved), keeping
         the provider's version of the record for the staleness check."""
         found = self.find(integration_id, entity, external_id)
-        if found is not None and found.pending:
-            raise RuntimeError("write the deferred batch before changing its links")
         if found is None:
             row = self.add(
                 ExternalId(
@@ -194,7 +219,9 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             and source_updated_at != found.source_updated_at
         ):
             changes["source_updated_at"] = source_updated_at
-        if changes:
+        if changes and found.row is not None:  # not written yet: change the row
+            found.row.update(changes)
+        elif changes:
             self.session.execute(
                 update(ExternalId)
                 .where(
@@ -202,8 +229,8 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
                 )
                 .values(**changes, updated_at=utcnow())
             )
-            for name, value in changes.items():
-                setattr(found, name, value)
+        for name, value in changes.items():
+            setattr(found, name, value)
         return found
 
     def ids_for(self, entity: str, entity_id: uuid.UUID) -> list[ExternalId]:

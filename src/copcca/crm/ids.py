@@ -23,7 +23,8 @@ _BATCH = 256  # ids' worth of random bits asked of the OS at once
 
 
 class _Randomness(threading.local):
-    """Random bits fetched in bulk (one ``urandom`` call per 256 ids)."""
+    """An id's random bits, fetched in bulk (one ``urandom`` call per 256
+    ids) and already laid out with the version and variant bits."""
 
     def __init__(self) -> None:
         self.bits: list[int] = []
@@ -32,23 +33,33 @@ class _Randomness(threading.local):
         if not self.bits:
             raw = os.urandom(10 * _BATCH)
             self.bits = [
-                int.from_bytes(raw[i : i + 10], "big") for i in range(0, len(raw), 10)
+                _layout(int.from_bytes(raw[i : i + 10], "big"))
+                for i in range(0, len(raw), 10)
             ]
         return self.bits.pop()
 
 
-_random = _Randomness()
-
-
-def new_id() -> uuid.UUID:
-    """A version 7 UUID: creation time first, then 74 random bits."""
-    millis = time.time_ns() // 1_000_000
-    rand = _random.take()
-    value = (
-        (millis & 0xFFFF_FFFF_FFFF) << 80
-        | _VERSION
+def _layout(rand: int) -> int:
+    """74 random bits around the version and variant fields."""
+    return (
+        _VERSION
         | ((rand >> 62) & 0xFFF) << 64
         | _VARIANT
         | (rand & 0x3FFF_FFFF_FFFF_FFFF)
     )
-    return uuid.UUID(int=value)
+
+
+_random = _Randomness()
+_new = object.__new__
+_set = object.__setattr__
+
+
+def new_id() -> uuid.UUID:
+    """A version 7 UUID: creation time first, then 74 random bits."""
+    value = (time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | _random.take()
+    # ``uuid.UUID(int=value)`` re-checks what is correct by construction;
+    # an id is made for every row a sync page writes.
+    made = _new(uuid.UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    return made

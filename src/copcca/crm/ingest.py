@@ -18,18 +18,20 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Uuid
 from sqlalchemy.orm import Session
 
 from copcca import events
+from copcca.crm import deferred
+from copcca.crm.deferred import Pending
 from copcca.crm.external_ids import ExternalIdRepository, Link
 from copcca.crm.ids import new_id
 from copcca.crm.phones import normalise_phone
 from copcca.crm.records import CustomerRecord, ProductRecord
 from copcca.crm.repository import CustomerRepository, ProductRepository
-from copcca.imports.bulk import insert_rows
-from copcca.models.crm import Customer, Product
+from copcca.db.base import utcnow
+from copcca.models.crm import Customer, ExternalId, Product
 from copcca.models.tenancy import Company
+from copcca.models.webhooks import Event
 
 
 class Outcome(StrEnum):
@@ -51,6 +53,9 @@ class Keys:
     external: dict[str, set[str]] = field(default_factory=dict)  # entity -> ids
     customers: list[CustomerRecord] = field(default_factory=list)
     skus: set[str] = field(default_factory=set)
+    # Entities whose rows (not only links) the batch compares: product
+    # records do; an order line only needs to know the product's id.
+    rows: set[str] = field(default_factory=set)
 
     def add(self, entity: str, external_id: str | None) -> None:
         if external_id:
@@ -62,6 +67,7 @@ class Keys:
 
     def product(self, record: ProductRecord) -> None:
         self.add("product", record.external_id)
+        self.rows.add("product")
         if record.sku:
             self.skus.add(record.sku.strip())
 
@@ -88,15 +94,17 @@ class Ingestor:
 
     _deferred: dict[type, list[dict[str, Any]]] | None
 
-    def upsert(self, record: Any) -> Upserted:
+    def upsert(self, record: Any, *, defer: bool = False) -> Upserted:
         """Dispatch on the record's type (customers, products, or registered).
 
         Customers and products also record ``customer.created`` /
         ``product.updated`` style events in the same unit of work; registered
-        upserters emit their own.
+        upserters emit their own. ``defer``: the caller refers to the
+        customer only from rows it defers too, so a new customer may be
+        deferred (``upsert_customer``).
         """
         if isinstance(record, CustomerRecord):
-            return self._emitted("customer", self.upsert_customer(record))
+            return self._emitted("customer", self.upsert_customer(record, defer=defer))
         if isinstance(record, ProductRecord):
             return self._emitted("product", self.upsert_product(record))
         fn = _UPSERTERS.get(type(record))
@@ -118,7 +126,9 @@ class Ingestor:
                 _KEY_FINDERS[type(record)](record, keys)
         if self.integration_id:
             for entity, ids in keys.external.items():
-                self._preload_links(self.integration_id, entity, ids)
+                self._preload_links(
+                    self.integration_id, entity, ids, entity in keys.rows
+                )
         # Customers we know by external id need no phone or email lookup.
         phones: set[str] = set()
         emails: set[str] = set()
@@ -138,10 +148,11 @@ class Ingestor:
         self.products.preload(skus=keys.skus)
 
     def _preload_links(
-        self, integration_id: uuid.UUID, entity: str, ids: set[str]
+        self, integration_id: uuid.UUID, entity: str, ids: set[str], rows: bool
     ) -> None:
         """Links with what they point at: customers as snapshots of the
-        columns an upsert compares, products as rows."""
+        columns an upsert compares, products as rows when product records
+        will be compared with them (``rows``)."""
         if entity == "customer":
             found = self.external.preload(
                 integration_id, entity, ids, Customer, SNAPSHOT
@@ -153,7 +164,7 @@ class Ingestor:
                     self._snapshots[link.entity_id] = SimpleNamespace(
                         **dict(zip(SNAPSHOT_NAMES, values, strict=True))
                     )
-        elif entity == "product":
+        elif entity == "product" and rows:
             for link, row in self.external.preload(
                 integration_id, entity, ids, Product
             ):
@@ -181,6 +192,7 @@ class Ingestor:
         the block ends. Outside a block every write goes through the ORM."""
         self._deferred = {}
         self._event_templates.clear()
+        self.written_at = utcnow()
         try:
             yield
             self.write_deferred()
@@ -196,6 +208,37 @@ class Ingestor:
         if key is not None:
             self._deferred_keys.add(key)
         return True
+
+    def defer_link(
+        self,
+        entity: str,
+        external_id: str,
+        entity_id: uuid.UUID,
+        updated_at: datetime | None,
+    ) -> Link:
+        """Queue a new link; lookups see it (pending) until it is written."""
+        assert self.integration_id is not None
+        now = self.written_at
+        link_id = new_id()
+        row: dict[str, Any] = {
+            "id": link_id,
+            "company_id": self.company.id,
+            "integration_id": self.integration_id,
+            "entity": entity,
+            "external_id": external_id,
+            "entity_id": entity_id,
+            "source_updated_at": updated_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.defer(ExternalId, row)
+        link = Link(
+            self.integration_id, entity, external_id, entity_id, updated_at, link_id
+        )
+        link.row = row
+        self.external.remember(link)
+        self._pending_links.append(link)
+        return link
 
     def event_row(
         self, type_: str, entity: str, entity_id: uuid.UUID, data: dict[str, Any]
@@ -217,21 +260,37 @@ class Ingestor:
         return self._deferred is not None
 
     def write_deferred(self) -> None:
-        """Write queued inserts now (after the ORM's own pending rows, which
-        they may refer to); lookups are asked afresh afterwards."""
+        """Write queued inserts now. Queued customers first (they refer to
+        nothing and ORM rows may name them), then the ORM's own pending
+        rows, then the rest, which may refer to either."""
         if not self._deferred:
             return
+        first = self._deferred.pop(Customer, None)
+        if first:
+            deferred.write(self.session, Customer, first)
         self.session.flush()
         for model, rows in self._deferred.items():
-            table = model.__table__  # type: ignore[attr-defined]
-            columns, prepared = _columns(self.session, table, rows)
-            insert_rows(self.session, table, columns, {}, prepared)
+            if rows:
+                deferred.write(self.session, model, rows)
         self._deferred.clear()
         self._deferred_keys.clear()
-        self.external.forget()
+        for link in self._pending_links:
+            link.row = None  # written: a change now goes to the table
+        self._pending_links.clear()
+        self.customers.forget_pending()
 
     def _emitted(self, entity: str, result: Upserted) -> Upserted:
-        if result.outcome is not Outcome.UNCHANGED:
+        if result.outcome is not Outcome.UNCHANGED and self._deferred is not None:
+            self.defer(
+                Event,
+                self.event_row(
+                    f"{entity}.{result.outcome.value}",
+                    entity,
+                    result.id,
+                    {"source": self.source} if self.source else {},
+                ),
+            )
+        elif result.outcome is not Outcome.UNCHANGED:
             events.emit(
                 self.session,
                 self.company.id,
@@ -274,6 +333,8 @@ class Ingestor:
         self._deferred = None
         self._deferred_keys: set[Any] = set()
         self._event_templates: dict[str, dict[str, Any]] = {}
+        self._pending_links: list[Link] = []
+        self.written_at = utcnow()
 
     # customers -----------------------------------------------------------
     def _snapshot_of(self, record: CustomerRecord) -> Any:
@@ -285,7 +346,7 @@ class Ingestor:
         link = self.external.find(self.integration_id, "customer", record.external_id)
         return self._snapshots.get(link.entity_id) if link is not None else None
 
-    def match_customer(self, record: CustomerRecord) -> Customer | None:
+    def match_customer(self, record: CustomerRecord) -> Customer | Pending | None:
         if record.external_id and self.integration_id:
             link = self.external.find(
                 self.integration_id, "customer", record.external_id
@@ -304,7 +365,13 @@ class Ingestor:
             return self.customers.by_email(email)
         return None
 
-    def upsert_customer(self, record: CustomerRecord) -> Upserted:
+    def upsert_customer(
+        self, record: CustomerRecord, *, defer: bool = False
+    ) -> Upserted:
+        """``defer``: the caller refers to the customer only from rows it
+        defers, so inside ``batched()`` a new one is queued too (a
+        :class:`Pending` that later records of the batch match and change);
+        otherwise a queued match is written first and loaded as a row."""
         stale = self.stale_link("customer", record.external_id, record.updated_at)
         if stale is not None:
             return Upserted(stale.entity_id, Outcome.UNCHANGED)
@@ -337,7 +404,19 @@ class Ingestor:
                 return Upserted(snapshot.id, Outcome.UNCHANGED)
             del self._snapshots[snapshot.id]  # the row itself changes now
         existing = self.match_customer(record)
-        if existing is None:
+        if isinstance(existing, Pending) and not defer:
+            self.write_deferred()  # the caller's ORM row will refer to it
+            existing = self.match_customer(record)
+        customer: Customer | Pending
+        if existing is None and defer and self._deferred is not None:
+            customer = self._defer_customer(
+                record,
+                values,
+                _merge([phone], extra_phones),
+                _merge([email], extra_emails),
+            )
+            outcome = Outcome.CREATED
+        elif existing is None:
             customer = self.customers.add(
                 Customer(
                     id=new_id(),
@@ -361,6 +440,32 @@ class Ingestor:
         self.customers.remember(customer)
         self._link("customer", record.external_id, customer.id, record)
         return Upserted(customer.id, outcome)
+
+    def _defer_customer(
+        self,
+        record: CustomerRecord,
+        values: dict[str, Any],
+        phones: list[str],
+        emails: list[str],
+    ) -> Pending:
+        assert self._deferred is not None
+        now = self.written_at
+        row = {
+            "id": new_id(),
+            "company_id": self.company.id,
+            "created_at": now,
+            "updated_at": now,
+            "balance_minor": 0,
+            **values,
+            "currency": record.currency or self.company.currency,
+            "source": self.source,
+            "phones": phones,
+            "emails": emails,
+            "merged_into_id": None,
+            "deleted_at": None,
+        }
+        self.defer(Customer, row, key=("customer", row["id"]))
+        return Pending(row)
 
     # products ------------------------------------------------------------
     def upsert_product(self, record: ProductRecord) -> Upserted:
@@ -416,7 +521,16 @@ class Ingestor:
     def _link(
         self, entity: str, external_id: str | None, entity_id: uuid.UUID, record: Any
     ) -> None:
-        if external_id and self.integration_id:
+        if not (external_id and self.integration_id):
+            return
+        if (
+            self._deferred is not None
+            and self.external.find(self.integration_id, entity, external_id) is None
+        ):
+            self.defer_link(
+                entity, external_id, entity_id, getattr(record, "updated_at", None)
+            )
+        else:
             self.external.link(
                 self.integration_id,
                 entity,
@@ -424,23 +538,6 @@ class Ingestor:
                 entity_id,
                 getattr(record, "updated_at", None),
             )
-
-
-def _columns(
-    session: Session, table: Any, rows: list[dict[str, Any]]
-) -> tuple[dict[str, list[Any]], frozenset[str]]:
-    """Deferred rows column by column, for the bulk writer. Where UUIDs are
-    stored as text (SQLite), nullable UUID columns (a sale without a
-    customer, a line whose product was deleted) are converted here."""
-    columns = {name: [row[name] for row in rows] for name in rows[0]}
-    if session.get_bind().dialect.supports_native_uuid:
-        return columns, frozenset()
-    prepared = set()
-    for name, values in columns.items():
-        if isinstance(table.c[name].type, Uuid):
-            columns[name] = [None if v is None else v.hex for v in values]
-            prepared.add(name)
-    return columns, frozenset(prepared)
 
 
 # What ``prefetch`` reads of a linked customer to tell whether it changed.

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_
 
+from copcca.crm.deferred import Pending
 from copcca.db.repository import TenantRepository
 from copcca.models.crm import Customer, Product
 
@@ -35,16 +36,18 @@ class CustomerRepository(TenantRepository[Customer]):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._ids: dict[uuid.UUID, Customer | None] = {}
-        self._phones: dict[str, Customer | None] = {}
-        self._emails: dict[str, Customer | None] = {}
+        # A queued new customer (``Pending``) is found like a row until the
+        # batch writes it (``forget_pending``).
+        self._ids: dict[uuid.UUID, Customer | Pending | None] = {}
+        self._phones: dict[str, Customer | Pending | None] = {}
+        self._emails: dict[str, Customer | Pending | None] = {}
 
-    def get(self, id_: uuid.UUID) -> Customer | None:
+    def get(self, id_: uuid.UUID) -> Customer | Pending | None:  # type: ignore[override]
         if id_ not in self._ids:
             self._ids[id_] = super().get(id_)
         return self._ids[id_]
 
-    def by_phone(self, phone: str) -> Customer | None:
+    def by_phone(self, phone: str) -> Customer | Pending | None:
         if phone not in self._phones:
             stmt = self.select().where(
                 Customer.phone == phone, Customer.deleted_at.is_(None)
@@ -53,7 +56,7 @@ class CustomerRepository(TenantRepository[Customer]):
             self._phones[phone] = self.session.scalars(stmt).first()
         return self._phones[phone]
 
-    def by_email(self, email: str) -> Customer | None:
+    def by_email(self, email: str) -> Customer | Pending | None:
         if email not in self._emails:
             stmt = self.select().where(
                 Customer.email == email, Customer.deleted_at.is_(None)
@@ -96,13 +99,19 @@ class CustomerRepository(TenantRepository[Customer]):
         """A row (or its absence) the caller already loaded by id."""
         self._ids[id_] = row
 
-    def remember(self, row: Customer) -> None:
+    def remember(self, row: Customer | Pending) -> None:
         """A row this unit of work added or changed: later lookups find it."""
         self._ids[row.id] = row
         if row.phone and self._phones.get(row.phone) is None:
             self._phones[row.phone] = row
         if row.email and self._emails.get(row.email) is None:
             self._emails[row.email] = row
+
+    def forget_pending(self) -> None:
+        """The queued customers are written: later lookups load the rows."""
+        for memo in (self._ids, self._phones, self._emails):
+            for key in [k for k, v in memo.items() if isinstance(v, Pending)]:
+                del memo[key]  # type: ignore[arg-type]
 
     def forget(self) -> None:
         self._ids.clear()

@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import select
 
 from copcca import events
-from copcca.crm.external_ids import Link
 from copcca.crm.ids import new_id
 from copcca.crm.ingest import (
     Ingestor,
@@ -31,9 +30,8 @@ from copcca.crm.ingest import (
     register_upserter,
 )
 from copcca.crm.records import ProductRecord, SaleLineRecord, SaleRecord
-from copcca.db.base import utcnow
 from copcca.db.repository import TenantRepository
-from copcca.models.crm import ExternalId, Sale, SaleLine
+from copcca.models.crm import Sale, SaleLine
 from copcca.models.webhooks import Event
 
 
@@ -58,12 +56,15 @@ def upsert_sale(ingest: Ingestor, record: SaleRecord) -> Upserted:
     if stale is not None:
         return Upserted(stale.entity_id, Outcome.UNCHANGED)
     repo = SaleRepository(ingest.session, ingest.company.id)
+    existing = _find(ingest, repo, record.external_id)
+    # A new sale is deferred, and so may its new customer be; an existing
+    # sale is changed through the ORM and needs its customer written.
+    deferring = existing is None and ingest.batching and bool(ingest.integration_id)
     customer_id = None
     if record.customer is not None:
-        customer_id = ingest.upsert(record.customer).id
-    existing = _find(ingest, repo, record.external_id)
+        customer_id = ingest.upsert(record.customer, defer=deferring).id
     values = _sale_values(record, customer_id, ingest.source)
-    if existing is None and ingest.batching and ingest.integration_id:
+    if deferring:
         return _create_deferred(ingest, record, values)
     if existing is None:
         sale = repo.add(Sale(id=new_id(), **values))
@@ -106,8 +107,7 @@ def _create_deferred(
 ) -> Upserted:
     """A new sale as plain rows, written with the rest of the batch in one
     statement per table (a page of orders is mostly new sales)."""
-    assert ingest.integration_id is not None
-    now = utcnow()
+    now = ingest.written_at
     company_id = ingest.company.id
     sale_id = new_id()
     ingest.defer(
@@ -131,24 +131,7 @@ def _create_deferred(
                 **_line_values(ingest, item),
             },
         )
-    link = Link(
-        ingest.integration_id, "sale", record.external_id, sale_id, record.updated_at
-    )  # no id: pending until the batch is written
-    ingest.defer(
-        ExternalId,
-        {
-            "id": new_id(),
-            "company_id": company_id,
-            "integration_id": link.integration_id,
-            "entity": link.entity,
-            "external_id": link.external_id,
-            "entity_id": link.entity_id,
-            "source_updated_at": link.source_updated_at,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    ingest.external.remember(link)
+    ingest.defer_link("sale", record.external_id, sale_id, record.updated_at)
     ingest.defer(
         Event,
         ingest.event_row(
@@ -169,7 +152,9 @@ EVENT_FIELDS = ("number", "status", "total_minor", "refunded_minor", "currency")
 
 
 def _event_data(values: dict[str, Any], source: str | None) -> dict[str, Any]:
-    return {**{k: values[k] for k in EVENT_FIELDS}, "source": source}
+    data = {k: values[k] for k in EVENT_FIELDS}
+    data["source"] = source
+    return data
 
 
 def _sale_values(
