@@ -13,11 +13,11 @@ import pytest
 from copcca.connectors.errors import AuthError, RateLimited, RequestError
 from copcca.connectors.http import ProviderHttp, RetryPolicy, make_client
 from copcca.connectors.mpesa.client import (
-    TOKENS,
     DarajaClient,
     DarajaSettings,
     classify_daraja,
 )
+from copcca.connectors.tokens import TOKENS
 from copcca.sandbox.mpesa import SANDBOX_PASSKEY, DarajaEmulator
 from copcca.sandbox.server import serving
 
@@ -183,4 +183,4 @@ def test_stk_push_refuses_cents_before_calling_daraja(
 
 @pytest.fixture(autouse=True)
 def _fresh_tokens() -> None:
-    TOKENS._tokens.clear()
+    TOKENS.clear()

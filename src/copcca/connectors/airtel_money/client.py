@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +10,9 @@ import httpx
 import phonenumbers
 
 from copcca.connectors.airtel_money import mapping
-from copcca.connectors.errors import AuthError, RequestError
+from copcca.connectors.errors import RequestError
 from copcca.connectors.http import ProviderHttp
-from copcca.connectors.mpesa.client import TOKEN_MARGIN, TOKENS
+from copcca.connectors.tokens import cache_key, cached_token, json_object
 
 HOSTS = {
     "sandbox": "https://openapiuat.airtel.africa",
@@ -52,39 +51,27 @@ class AirtelClient:
     def __init__(self, http: ProviderHttp, settings: AirtelSettings) -> None:
         self.http = http
         self.settings = settings
-        self._key = hashlib.sha256(
-            f"airtel|{settings.base_url}|{settings.client_id}|{settings.client_secret}".encode()
-        ).hexdigest()
+        self._key = cache_key(
+            "airtel", settings.base_url, settings.client_id, settings.client_secret
+        )
 
     def token(self, *, force: bool = False) -> str:
-        cached = None if force else TOKENS.get(self._key)
-        if cached:
-            return cached
-        try:
-            response = self.http.post(
+        return cached_token(
+            self._key,
+            lambda: self.http.post(
                 f"{self.settings.base_url}/auth/oauth2/token",
                 json={
                     "client_id": self.settings.client_id,
                     "client_secret": self.settings.client_secret,
                     "grant_type": "client_credentials",
                 },
-            )
-        except RequestError as exc:
-            raise AuthError(
-                "Airtel refused the client ID and secret.",
-                fix="Copy them again from your app on the Airtel developer portal.",
-                status=exc.status,
-            ) from exc
-        body = _json(response)
-        token = str(body.get("access_token") or "")
-        if not token:
-            raise AuthError("Airtel did not give us an access token.")
-        try:
-            ttl = float(str(body.get("expires_in", "180")).strip())
-        except ValueError:
-            ttl = 180.0
-        TOKENS.put(self._key, token, ttl - min(TOKEN_MARGIN, ttl / 2))
-        return token
+            ),
+            provider="Airtel",
+            refused="Airtel refused the client ID and secret.",
+            fix="Copy them again from your app on the Airtel developer portal.",
+            default_ttl=180.0,
+            force=force,
+        )
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -145,13 +132,4 @@ class AirtelClient:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise RequestError(
-            "Airtel answered with something that is not JSON.",
-            status=response.status_code,
-        ) from exc
-    if not isinstance(body, dict):
-        raise RequestError("Airtel answered with an unexpected shape.")
-    return body
+    return json_object(response, "Airtel")

@@ -9,9 +9,6 @@ C2B URL registration and simulation, Transaction Status and Account Balance.
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +18,7 @@ import httpx
 from copcca.connectors.errors import AuthError, ProviderError, RateLimited, RequestError
 from copcca.connectors.http import ProviderHttp, parse_retry_after
 from copcca.connectors.mpesa import mapping
+from copcca.connectors.tokens import TOKENS, cache_key, cached_token, json_object
 
 HOSTS = {
     "sandbox": "https://sandbox.safaricom.co.ke",
@@ -29,7 +27,6 @@ HOSTS = {
 THROTTLE_CODES = frozenset({"500.003.02", "500.003.03"})
 TOKEN_CODES = frozenset({"404.001.03", "401.002.01"})
 STILL_PROCESSING = "500.001.1001"  # STK Query before the customer has answered
-TOKEN_MARGIN = 60.0  # seconds before expiry at which we fetch a new token
 PROVIDER = "M-Pesa"
 
 
@@ -127,71 +124,30 @@ class DarajaSettings:
         return bool(self.initiator_name and self.security_credential)
 
 
-class _TokenCache:
-    """Tokens per (host, app), shared by the threads of one process."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            found = self._tokens.get(key)
-        if found and found[1] > time.monotonic():
-            return found[0]
-        return None
-
-    def put(self, key: str, token: str, ttl: float) -> None:
-        with self._lock:
-            self._tokens[key] = (token, time.monotonic() + max(0.0, ttl))
-
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._tokens.pop(key, None)
-
-
-TOKENS = _TokenCache()
-
-
 class DarajaClient:
     def __init__(self, http: ProviderHttp, settings: DarajaSettings) -> None:
         self.http = http
         self.settings = settings
-        self._cache_key = hashlib.sha256(
-            f"{settings.base_url}|{settings.consumer_key}|{settings.consumer_secret}".encode()
-        ).hexdigest()
+        self._cache_key = cache_key(
+            settings.base_url, settings.consumer_key, settings.consumer_secret
+        )
 
     # token ---------------------------------------------------------------
     def token(self, *, force: bool = False) -> str:
-        if not force:
-            cached = TOKENS.get(self._cache_key)
-            if cached:
-                return cached
-        try:
-            response = self.http.get(
+        return cached_token(
+            self._cache_key,
+            lambda: self.http.get(
                 f"{self.settings.base_url}/oauth/v1/generate",
                 params={"grant_type": "client_credentials"},
                 auth=(self.settings.consumer_key, self.settings.consumer_secret),
-            )
-        except RequestError as exc:
-            raise AuthError(
-                "M-Pesa refused the consumer key and secret.",
-                fix="Copy them again from your app on developer.safaricom.co.ke.",
-                status=exc.status,
-            ) from exc
-        body = _json(response)
-        token = str(body.get("access_token") or "")
-        if not token:
-            raise AuthError(
-                "M-Pesa did not give us an access token.",
-                fix="Check the consumer key and secret of your Daraja app.",
-            )
-        try:
-            ttl = float(str(body.get("expires_in", "3599")).strip())
-        except ValueError:
-            ttl = 3599.0
-        TOKENS.put(self._cache_key, token, ttl - TOKEN_MARGIN)
-        return token
+            ),
+            provider=PROVIDER,
+            refused="M-Pesa refused the consumer key and secret.",
+            fix="Copy them again from your app on developer.safaricom.co.ke.",
+            missing_fix="Check the consumer key and secret of your Daraja app.",
+            default_ttl=3599.0,
+            force=force,
+        )
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST with the bearer token; a rejected token is renewed once."""
@@ -371,14 +327,6 @@ def _accepted(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise RequestError(
-            "M-Pesa answered with something that is not JSON.",
-            fix="Check the API address of this connection.",
-            status=response.status_code,
-        ) from exc
-    if not isinstance(body, dict):
-        raise RequestError("M-Pesa answered with an unexpected shape.")
-    return body
+    return json_object(
+        response, PROVIDER, fix="Check the API address of this connection."
+    )

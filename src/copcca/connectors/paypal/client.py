@@ -3,16 +3,14 @@ webhook verification API, and captures and refunds read back by id."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from copcca.connectors.errors import AuthError, RequestError
 from copcca.connectors.http import ProviderHttp
-from copcca.connectors.mpesa.client import TOKEN_MARGIN, TOKENS
 from copcca.connectors.paypal import mapping
+from copcca.connectors.tokens import cache_key, cached_token, json_object
 
 HOSTS = {
     "sandbox": "https://api-m.sandbox.paypal.com",
@@ -43,33 +41,24 @@ class PayPalClient:
     def __init__(self, http: ProviderHttp, settings: PayPalSettings) -> None:
         self.http = http
         self.settings = settings
-        self._key = hashlib.sha256(
-            f"paypal|{settings.base_url}|{settings.client_id}|{settings.client_secret}".encode()
-        ).hexdigest()
+        self._key = cache_key(
+            "paypal", settings.base_url, settings.client_id, settings.client_secret
+        )
 
     def token(self, *, force: bool = False) -> str:
-        cached = None if force else TOKENS.get(self._key)
-        if cached:
-            return cached
-        try:
-            response = self.http.post(
+        return cached_token(
+            self._key,
+            lambda: self.http.post(
                 f"{self.settings.base_url}/v1/oauth2/token",
                 data={"grant_type": "client_credentials"},
                 auth=(self.settings.client_id, self.settings.client_secret),
-            )
-        except RequestError as exc:
-            raise AuthError(
-                "PayPal refused the client ID and secret.",
-                fix="Copy them again from your app on developer.paypal.com.",
-                status=exc.status,
-            ) from exc
-        body = _json(response)
-        token = str(body.get("access_token") or "")
-        if not token:
-            raise AuthError("PayPal did not give us an access token.")
-        ttl = float(body.get("expires_in") or 3600)
-        TOKENS.put(self._key, token, ttl - min(TOKEN_MARGIN, ttl / 2))
-        return token
+            ),
+            provider="PayPal",
+            refused="PayPal refused the client ID and secret.",
+            fix="Copy them again from your app on developer.paypal.com.",
+            default_ttl=3600.0,
+            force=force,
+        )
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}"}
@@ -118,13 +107,4 @@ class PayPalClient:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json(parse_float=str)
-    except ValueError as exc:
-        raise RequestError(
-            "PayPal answered with something that is not JSON.",
-            status=response.status_code,
-        ) from exc
-    if not isinstance(body, dict):
-        raise RequestError("PayPal answered with an unexpected shape.")
-    return body
+    return json_object(response, "PayPal", parse_float=str)

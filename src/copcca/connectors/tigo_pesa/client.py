@@ -3,16 +3,15 @@ the URLs Tigo gave the merchant (providers.md §3)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from copcca.connectors.errors import AuthError, RequestError
+from copcca.connectors.errors import RequestError
 from copcca.connectors.http import ProviderHttp
-from copcca.connectors.mpesa.client import TOKEN_MARGIN, TOKENS
 from copcca.connectors.tigo_pesa import mapping
+from copcca.connectors.tokens import cache_key, cached_token, json_object
 from copcca.crm.money import from_minor
 
 PROVIDER = "Tigo Pesa"
@@ -45,36 +44,27 @@ class TigoClient:
     def __init__(self, http: ProviderHttp, settings: TigoSettings) -> None:
         self.http = http
         self.settings = settings
-        self._key = hashlib.sha256(
-            f"tigo|{settings.base_url}|{settings.username}|{settings.password}".encode()
-        ).hexdigest()
+        self._key = cache_key(
+            "tigo", settings.base_url, settings.username, settings.password
+        )
 
     def token(self, *, force: bool = False) -> str:
-        cached = None if force else TOKENS.get(self._key)
-        if cached:
-            return cached
-        try:
-            response = self.http.post(
+        return cached_token(
+            self._key,
+            lambda: self.http.post(
                 f"{self.settings.base_url}{self.settings.token_path}",
                 data={
                     "username": self.settings.username,
                     "password": self.settings.password,
                     "grant_type": "password",
                 },
-            )
-        except RequestError as exc:
-            raise AuthError(
-                "Tigo refused the username and password.",
-                fix="Check them with the details Tigo sent when your account opened.",
-                status=exc.status,
-            ) from exc
-        body = _json(response)
-        token = str(body.get("access_token") or "")
-        if not token:
-            raise AuthError("Tigo did not give us an access token.")
-        ttl = float(body.get("expires_in") or 300)
-        TOKENS.put(self._key, token, ttl - min(TOKEN_MARGIN, ttl / 2))
-        return token
+            ),
+            provider="Tigo",
+            refused="Tigo refused the username and password.",
+            fix="Check them with the details Tigo sent when your account opened.",
+            default_ttl=300.0,
+            force=force,
+        )
 
     def push(
         self, *, reference_id: str, phone: str, amount_minor: int, remarks: str
@@ -107,14 +97,4 @@ class TigoClient:
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise RequestError(
-            "Tigo answered with something that is not JSON.",
-            fix="Check the gateway address and paths.",
-            status=response.status_code,
-        ) from exc
-    if not isinstance(body, dict):
-        raise RequestError("Tigo answered with an unexpected shape.")
-    return body
+    return json_object(response, "Tigo", fix="Check the gateway address and paths.")
