@@ -5,7 +5,7 @@ process's own), against the sandbox store in a third process:
 
 - ``bare``: a plain client that only fetches and parses the same pages
   (``orders.json``, 250 a page, ``order=updated_at asc``, following
-  ``Link``): the baseline rate.
+  ``Link``), with the same JSON reader as the hub: the baseline rate.
 - ``sync``: the real thing: a company connected to the store, the sync
   engine reading the orders stream, mapping each order to a sale with
   lines, its customer and products, and committing page by page into
@@ -131,6 +131,7 @@ def maxrss_kb() -> int:
 # children -------------------------------------------------------------------
 def bare(url: str) -> dict[str, Any]:
     """Fetch and parse every orders page, nothing else."""
+    from copcca.connectors.http import read_json  # the hub's own JSON reader
     from copcca.connectors.shopify.client import next_page_info
 
     records = 0
@@ -144,7 +145,7 @@ def bare(url: str) -> dict[str, Any]:
         while True:
             response = client.get(f"{url}{API}/orders.json", params=params)
             response.raise_for_status()
-            records += len(response.json()["orders"])
+            records += len(read_json(response)["orders"])
             page_info = next_page_info(response.headers.get("link"))
             if page_info is None:
                 break

@@ -6,6 +6,7 @@ headers or bodies."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -28,6 +29,7 @@ from copcca.connectors.http import (
     connection_limiter,
     make_client,
     parse_retry_after,
+    read_json,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -298,3 +300,23 @@ def test_logs_carry_no_query_string_headers_or_body(
     assert "POST shop.example/pay failed: ConnectError" in text
     for secret in ("QUERY-SECRET", "HEADER-SECRET", "RESPONSE-SECRET", "BODY-SECRET"):
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"orders": [{"id": 5000000001, "total_price": "1200.00", "name": "Ñairobi 🙂"}]}',
+        '{"id": 123456789012345678901234567890}',  # beyond 64 bits: stays exact
+        '{"rate": NaN, "big": 1e400}',
+        '{"a": 1, "a": 2}',
+    ],
+)
+def test_read_json_reads_what_the_standard_library_reads(body: str) -> None:
+    for encoding in ("utf-8", "utf-16"):
+        response = httpx.Response(200, content=body.encode(encoding))
+        assert repr(read_json(response)) == repr(json.loads(body))
+
+
+def test_read_json_refuses_what_is_not_json_with_a_value_error() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        read_json(httpx.Response(200, content=b"<html>Bad gateway</html>"))

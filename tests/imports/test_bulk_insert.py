@@ -6,10 +6,12 @@ joined safely, single rows, other types)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, select
+from sqlalchemy.dialects import sqlite
 
 from copcca.db.base import utcnow
 from copcca.imports import bulk
@@ -88,3 +90,25 @@ def test_joined_only_when_it_reads_back_exactly() -> None:
     assert bulk._joined(["a\x1e", None]) is None
     assert bulk._joined([True, False]) is None
     assert bulk._joined([1.5, 2.5]) is None
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        datetime(2026, 12, 4, 21, 53, 10, tzinfo=UTC),
+        datetime(2026, 12, 4, 21, 53, 10, 123456, tzinfo=UTC),
+        datetime(2027, 1, 1, 2, 0, 0, 5, tzinfo=timezone(timedelta(hours=3))),
+        datetime(999, 3, 1, 0, 0, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+def test_sqlite_stamp_stores_what_sqlalchemy_would(stamp: datetime) -> None:
+    dialect = sqlite.dialect()
+    column = TABLE.c["created_at"]
+    bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+    assert bind is not None
+    assert bulk.sqlite_stamp(stamp) == bind(stamp)
+
+
+def test_sqlite_stamp_refuses_a_naive_time_like_the_column_does() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        bulk.sqlite_stamp(datetime(2026, 12, 4, 21, 53))

@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import msgspec
 
 from copcca.connectors import redaction
 from copcca.connectors.errors import (
@@ -361,10 +362,25 @@ class ProviderHttp:
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.request(method, url, **kwargs)
         try:
-            return response.json()
+            return read_json(response)
         except ValueError as exc:
             raise RequestError(
                 f"{self.provider} answered with something that is not JSON.",
                 fix="Check the store or server address.",
                 status=response.status_code,
             ) from exc
+
+
+_decode = msgspec.json.Decoder().decode
+
+
+def read_json(response: httpx.Response) -> Any:
+    """The body as JSON, like ``response.json()`` but about twice as fast
+    for the usual well-formed UTF-8 (a page of 250 orders is 700 KB).
+    Whatever msgspec declines (another encoding, a number beyond 64 bits,
+    ``NaN``) is left to the standard library, which decides; a body neither
+    can read raises ``ValueError``."""
+    try:
+        return _decode(response.content)
+    except msgspec.DecodeError:
+        return response.json()

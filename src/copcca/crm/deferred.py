@@ -15,12 +15,14 @@ Only queued rows may refer to a pending row; an ORM row that needs one
 
 from __future__ import annotations
 
+import uuid
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Uuid
 from sqlalchemy.orm import Session
 
-from copcca.imports.bulk import insert_rows
+from copcca.imports.bulk import converted, insert_rows
 
 
 class Pending:
@@ -56,12 +58,16 @@ def _columns(
     """Deferred rows column by column, for the bulk writer. Where UUIDs are
     stored as text (SQLite), nullable UUID columns (a sale without a
     customer, a line whose product was deleted) are converted here."""
-    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    columns = {name: list(map(itemgetter(name), rows)) for name in rows[0]}
     if session.get_bind().dialect.supports_native_uuid:
         return columns, frozenset()
     prepared = set()
     for name, values in columns.items():
         if isinstance(table.c[name].type, Uuid):
-            columns[name] = [None if v is None else v.hex for v in values]
+            columns[name] = converted(_hex, values)
             prepared.add(name)
     return columns, frozenset(prepared)
+
+
+def _hex(value: uuid.UUID | None) -> str | None:
+    return None if value is None else value.hex

@@ -17,41 +17,36 @@ import threading
 import time
 import uuid
 
-_VERSION = 7 << 76
-_VARIANT = 0b10 << 62
 _BATCH = 256  # ids' worth of random bits asked of the OS at once
 
 
 class _Randomness(threading.local):
     """An id's random bits, fetched in bulk (one ``urandom`` call per 256
-    ids) and already laid out with the version and variant bits."""
+    ids) with the version and variant bits already set: the last ten bytes
+    of each id, as an integer."""
 
     def __init__(self) -> None:
         self.bits: list[int] = []
 
     def take(self) -> int:
         if not self.bits:
-            raw = os.urandom(10 * _BATCH)
+            raw = bytearray(os.urandom(10 * _BATCH))
+            # Byte 6 of a UUID (here 0) holds the version, byte 8 (here 2)
+            # the variant; the rest of both bytes stays random.
+            raw[0::10] = bytes(b & 0x0F | 0x70 for b in raw[0::10])
+            raw[2::10] = bytes(b & 0x3F | 0x80 for b in raw[2::10])
             self.bits = [
-                _layout(int.from_bytes(raw[i : i + 10], "big"))
-                for i in range(0, len(raw), 10)
+                int.from_bytes(raw[i : i + 10], "big") for i in range(0, len(raw), 10)
             ]
         return self.bits.pop()
-
-
-def _layout(rand: int) -> int:
-    """74 random bits around the version and variant fields."""
-    return (
-        _VERSION
-        | ((rand >> 62) & 0xFFF) << 64
-        | _VARIANT
-        | (rand & 0x3FFF_FFFF_FFFF_FFFF)
-    )
 
 
 _random = _Randomness()
 _new = object.__new__
 _set = object.__setattr__
+# Read once: an enum member looked up on its class goes through a
+# descriptor each time, a good share of an id's cost.
+_UNKNOWN = uuid.SafeUUID.unknown
 
 
 def new_id() -> uuid.UUID:
@@ -61,5 +56,5 @@ def new_id() -> uuid.UUID:
     # an id is made for every row a sync page writes.
     made = _new(uuid.UUID)
     _set(made, "int", value)
-    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    _set(made, "is_safe", _UNKNOWN)
     return made

@@ -13,11 +13,14 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Uuid, select
 from sqlalchemy.orm import Session
+
+from copcca.db.base import UTCDateTime
 
 IN_CHUNK = 5_000
 
@@ -50,6 +53,8 @@ def _processor(
     column = table.c[name]
     if isinstance(column.type, Uuid) and not dialect.supports_native_uuid:
         return _HEX  # what SQLAlchemy's Uuid stores there, minus the call overhead
+    if isinstance(column.type, UTCDateTime) and dialect.name == "sqlite":
+        return sqlite_stamp
     proc: Callable[[Any], Any] | None = column.type.dialect_impl(
         dialect
     ).bind_processor(dialect)
@@ -57,6 +62,31 @@ def _processor(
 
 
 _HEX = attrgetter("hex")
+
+
+def sqlite_stamp(value: datetime) -> str:
+    """What ``UTCDateTime`` stores on SQLite (UTC, no zone, microseconds:
+    ``2026-12-04 21:53:10.000000``), in one C call instead of SQLAlchemy's
+    two processors; a sync page writes several stamps per row."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; use datetime.now(UTC)")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def converted(proc: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
+    """``proc`` applied to each value; once per distinct value when values
+    repeat (a batch's rows share their ``created_at``), by a table lookup."""
+    if len(column) > 8:
+        try:
+            distinct = set(column)
+        except TypeError:  # unhashable (JSON values)
+            distinct = None
+        if distinct is not None and len(distinct) * 4 <= len(column):
+            table = {value: proc(value) for value in distinct}
+            return list(map(table.__getitem__, column))
+    return list(map(proc, column))
 
 
 def _keep_none(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -108,7 +138,7 @@ def insert_rows(
         proc = None if name in prepared else _processor(session, table, name)
         if proc is not None and table.c[name].nullable:
             proc = _keep_none(proc)
-        data.append(list(map(proc, column)) if proc else column)
+        data.append(converted(proc, column) if proc else column)
     for name, value in constants.items():
         proc = _processor(session, table, name)
         stored = proc(value) if proc and value is not None else value

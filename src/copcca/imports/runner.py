@@ -38,6 +38,7 @@ from copcca.imports.pipeline import Plan, clean_batch
 from copcca.imports.repository import ImportJobRepository
 from copcca.imports.targets import get_target
 from copcca.imports.writers.base import CleanBatch, WriteContext, Writer, Written
+from copcca.jobs.collector import bulk_work
 from copcca.models.import_rows import ImportChange
 from copcca.models.imports import ImportJob
 from copcca.models.tenancy import Company
@@ -315,7 +316,7 @@ def run_import(
     factory = _writers()[plan.target.key]
     pause = settings.import_throttle_ms / 1000
     try:
-        with staged_file(db, company_id, job_id) as path:
+        with staged_file(db, company_id, job_id) as path, bulk_work():
             for batch in clean_batches(
                 path, details, plan, limits, settings.import_batch_rows, start_after
             ):

@@ -46,6 +46,7 @@ from copcca.crm.ingest import Ingestor
 from copcca.db.base import utcnow
 from copcca.db.session import Database
 from copcca.errors import NotFound, VaultError
+from copcca.jobs.collector import bulk_work
 from copcca.models.integrations import Integration, SyncLog, SyncStatus
 from copcca.models.sync import RunStatus, SyncRun
 from copcca.models.tenancy import Company
@@ -145,7 +146,8 @@ class SyncJob:
     # the run ---------------------------------------------------------------
     def run(self) -> RunStatus | None:
         try:
-            return self._run()
+            with bulk_work():
+                return self._run()
         except runs.LostClaim:
             # Another worker owns the run now (or the connection was
             # removed); whatever we had not committed is rolled back.

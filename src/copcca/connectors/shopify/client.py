@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from copcca.connectors.errors import AuthError, ProviderError, RequestError
-from copcca.connectors.http import ProviderHttp
+from copcca.connectors.http import ProviderHttp, read_json
 
 API_VERSION = "2025-07"
 PAGE_LIMIT = 250
@@ -151,7 +151,7 @@ class ShopifyClient:
     def json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self.get(path, params)
         try:
-            body = response.json()
+            body = read_json(response)
         except ValueError as exc:
             raise RequestError(
                 "Shopify answered with something that is not JSON.",
@@ -183,7 +183,7 @@ class ShopifyClient:
             params.update(filters or {})
         response = self.get(f"{resource}.json", params)
         try:
-            items = response.json().get(resource)
+            items = read_json(response).get(resource)
         except (ValueError, AttributeError) as exc:
             raise RequestError(
                 f"Shopify's {resource} page was not readable JSON.",

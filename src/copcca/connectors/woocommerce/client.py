@@ -33,6 +33,7 @@ from copcca.connectors.http import (
     RetryPolicy,
     classify,
     connection_limiter,
+    read_json,
 )
 
 API = "/wp-json/wc/v3"
@@ -62,7 +63,7 @@ logging.getLogger("httpx").addFilter(_NoQueryStrings())
 
 def error_code(response: httpx.Response) -> str | None:
     try:
-        body = response.json()
+        body = read_json(response)
     except ValueError:
         return None
     return (
@@ -154,7 +155,7 @@ class WooClient:
     def json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         response = self.get(path, params)
         try:
-            return response.json()
+            return read_json(response)
         except ValueError as exc:
             raise RequestError(
                 "WooCommerce answered with something that is not JSON.",
@@ -170,7 +171,7 @@ class WooClient:
                 return ListPage([], 0, None, past_end=True)
             raise
         try:
-            items = response.json()
+            items = read_json(response)
         except ValueError as exc:
             raise RequestError(f"WooCommerce's {resource} page was not JSON.") from exc
         if not isinstance(items, list):
