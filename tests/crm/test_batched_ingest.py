@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from copcca.connectors.shopify import mapping
-from copcca.crm.ingest import Ingestor
+from copcca.crm.ingest import SNAPSHOT, Ingestor, Snapshot
 from copcca.crm.records import SaleRecord
 from copcca.models.crm import Customer, ExternalId, Product, Sale, SaleLine
 from copcca.models.tenancy import Company
@@ -354,3 +354,39 @@ def test_ordered_ids_sort_by_creation_time() -> None:
     assert first.bytes[:6] <= ids[-1].bytes[:6]
     millis = int.from_bytes(first.bytes[:6], "big")
     assert abs(millis / 1000 - datetime.now(UTC).timestamp()) < 60
+
+
+def test_products_linked_on_an_earlier_page_are_not_looked_up_by_sku(
+    runtime: Runtime,
+) -> None:
+    tenant = make_company(runtime)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", seen)
+    try:
+        run_pages(
+            runtime,
+            tenant,
+            page(order(id=1, name="#1")),
+            page(order(id=2, name="#2")),
+            page(order(id=3, name="#3")),
+        )
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", seen)
+    # The first page looks its two new products up by SKU; later pages
+    # find them by their links.
+    assert len([s for s in statements if "products.sku IN" in s]) == 1
+    assert len({line.product_id for line in lines(runtime, tenant)}) == 2
+
+
+def test_the_customer_snapshot_reads_the_columns_it_names() -> None:
+    assert Snapshot._fields[1:] == tuple(column.key for column in SNAPSHOT)
+    assert not Customer.__table__.c["name"].nullable  # marks a gone row
+
+
+def lines(runtime: Runtime, tenant: Tenant) -> list[SaleLine]:
+    with runtime.db.transaction(tenant.company_id, write=False) as session:
+        return list(session.scalars(select(SaleLine)))

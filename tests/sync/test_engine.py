@@ -5,15 +5,19 @@ records, and what the log and the connection say afterwards."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
+from copcca.db import wal
 from copcca.db.base import utcnow
 from copcca.models.crm import Customer, Product
 from copcca.models.integrations import SyncState
 from copcca.models.sync import RunStatus
 from copcca.runtime import Runtime
+from copcca.sync.engine import SyncJob
 from copcca.sync.faults import FaultInjected
 from tests.connectors.fixtures import connect_store
 from tests.connectors.store import TestStore
@@ -204,3 +208,31 @@ def test_disconnecting_during_a_sync_stops_it_cleanly(
     assert count(runtime, tenant, Customer) == 5  # page 1 only
     with runtime.db.transaction(tenant.company_id, write=False) as session:
         assert session.scalars(select(SyncRun)).all() == []
+
+
+def test_each_page_leaves_its_checkpoint_to_the_checkpointer_thread(
+    runtime: Runtime, store: TestStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[int] = []
+    autocheckpoint: list[int] = []
+    monkeypatch.setattr(wal.Checkpointer, "wrote", lambda self: told.append(1))
+    real_progress = SyncJob._progress
+
+    def progress(self: SyncJob, session: Session, *args: Any) -> None:
+        if not runtime.db.is_postgres:
+            autocheckpoint.append(
+                session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one()
+            )
+        real_progress(self, session, *args)
+
+    monkeypatch.setattr(SyncJob, "_progress", progress)
+    tenant = make_company(runtime)
+    iid = connect_store(runtime, tenant, store)
+
+    request(runtime, tenant, iid)
+
+    if runtime.db.is_postgres:
+        assert told == []
+    else:
+        assert len(told) == len(autocheckpoint) >= 2  # one per page committed
+        assert set(autocheckpoint) == {0}

@@ -29,7 +29,7 @@ Key = tuple[uuid.UUID, str, str]
 CHUNK = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     """One external id and the CRM row it became. While the link's insert
     is deferred to the end of a batch (``pending``), ``row`` is the queued
@@ -69,13 +69,22 @@ def _link_of(row: Any) -> Link:
     )
 
 
+# What a preload reads of each link: the integration and entity are known.
+_PRELOAD = (
+    ExternalId.id,
+    ExternalId.external_id,
+    ExternalId.entity_id,
+    ExternalId.source_updated_at,
+)
+
+
 def _target(row: Any, model: Any, columns: Sequence[Any]) -> Any:
     """What a preloaded link points at, from the joined row."""
     if model is None:
         return None
     if not columns:
         return row[-1]
-    values = tuple(row[len(_COLUMNS) :])
+    values = tuple(row[len(_PRELOAD) :])
     return values if values[0] is not None else None
 
 
@@ -84,7 +93,7 @@ def _preload_statement(model: Any, columns: tuple[Any, ...]) -> Any:
     """The preload query, built once per shape (building it is a good part
     of its cost); the company, integration, entity and ids are bound."""
     company_id: Any = bindparam("company_id")
-    stmt = select(*_COLUMNS).where(
+    stmt = select(*_PRELOAD).where(
         ExternalId.company_id == company_id,
         ExternalId.integration_id == bindparam("integration_id"),
         ExternalId.entity == bindparam("entity"),
@@ -134,7 +143,7 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
 
         With ``model`` (the CRM table the entity lives in) each link comes
         with its row (or, with ``columns``, the tuple of those, the first
-        being the primary key), or None when the row is gone, in the same
+        never NULL in a row), or None when the row is gone, in the same
         query: the
         rows are reached through the link's unique index and the primary
         key. Asking for them apart, ``company_id = ? AND id IN (…250 ids)``,
@@ -156,7 +165,7 @@ class ExternalIdRepository(TenantRepository[ExternalId]):
             params["ids"] = chunk
             plain = model is None or bool(columns)
             for row in self._rows(stmt, params, plain=plain):
-                link = _link_of(row)
+                link = Link(integration_id, entity, row[1], row[2], row[3], row[0])
                 self._memo[(integration_id, entity, link.external_id)] = link
                 found.append((link, _target(row, model, columns)))
             for external_id in chunk:

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -52,7 +51,9 @@ class Keys:
 
     external: dict[str, set[str]] = field(default_factory=dict)  # entity -> ids
     customers: list[CustomerRecord] = field(default_factory=list)
-    skus: set[str] = field(default_factory=set)
+    # SKUs, looked up only when the product's external id is not linked yet
+    # (a linked product is found by its link): (external id, SKU).
+    product_skus: list[tuple[str | None, str]] = field(default_factory=list)
     # Entities whose rows (not only links) the batch compares: product
     # records do; an order line only needs to know the product's id.
     rows: set[str] = field(default_factory=set)
@@ -68,8 +69,12 @@ class Keys:
     def product(self, record: ProductRecord) -> None:
         self.add("product", record.external_id)
         self.rows.add("product")
-        if record.sku:
-            self.skus.add(record.sku.strip())
+        self.product_sku(record.external_id, record.sku)
+
+    def product_sku(self, external_id: str | None, sku: str | None) -> None:
+        """The product with ``external_id`` may be matched by ``sku``."""
+        if sku and sku.strip():
+            self.product_skus.append((external_id, sku.strip()))
 
 
 # Upserters for record types defined in other CRM modules (sales, invoices,
@@ -145,7 +150,13 @@ class Ingestor:
                 if email:
                     emails.add(email)
         self.customers.preload(phones=phones, emails=emails)
-        self.products.preload(skus=keys.skus)
+        self.products.preload(
+            skus={
+                sku
+                for external_id, sku in keys.product_skus
+                if not self._linked("product", external_id)
+            }
+        )
 
     def _preload_links(
         self, integration_id: uuid.UUID, entity: str, ids: set[str], rows: bool
@@ -161,9 +172,7 @@ class Ingestor:
                 if values is None:  # the customer is gone: match by phone
                     self.customers.known(link.entity_id, None)
                 else:
-                    self._snapshots[link.entity_id] = SimpleNamespace(
-                        **dict(zip(SNAPSHOT_NAMES, values, strict=True))
-                    )
+                    self._snapshots[link.entity_id] = Snapshot(link.entity_id, *values)
         elif entity == "product" and rows:
             for link, row in self.external.preload(
                 integration_id, entity, ids, Product
@@ -540,9 +549,9 @@ class Ingestor:
             )
 
 
-# What ``prefetch`` reads of a linked customer to tell whether it changed.
+# What ``prefetch`` reads of a linked customer to tell whether it changed
+# (the name first: never NULL in a row, so a NULL says the row is gone).
 SNAPSHOT = (
-    Customer.id,
     Customer.name,
     Customer.phone,
     Customer.email,
@@ -554,7 +563,22 @@ SNAPSHOT = (
     Customer.phones,
     Customer.emails,
 )
-SNAPSHOT_NAMES = tuple(column.key for column in SNAPSHOT)
+
+
+class Snapshot(NamedTuple):
+    """A linked customer's columns as ``prefetch`` read them."""
+
+    id: uuid.UUID
+    name: str
+    phone: str | None
+    email: str | None
+    city: str | None
+    address: str | None
+    country: str | None
+    notes: str | None
+    balance_minor: int
+    phones: list[str]
+    emails: list[str]
 
 
 def _customer_changes(

@@ -265,8 +265,7 @@ def sale_keys(record: SaleRecord, keys: Keys) -> None:
         keys.customer(record.customer)
     for line in record.lines:
         keys.add("product", line.product_external_id)
-        if line.sku:
-            keys.skus.add(line.sku.strip())
+        keys.product_sku(line.product_external_id, line.sku)
 
 
 register_upserter(SaleRecord, upsert_sale, keys=sale_keys)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from copcca.connectors.base import InboundEvent
+from copcca.db import wal
 from copcca.db.base import utcnow
-from copcca.payments import wal
 from copcca.runtime import Runtime
 from copcca.webhooks.inbound import pacing, service
 from copcca.webhooks.inbound.repository import InboxRepository
@@ -54,7 +54,7 @@ class InboxBatcher:
         self._lock = threading.Lock()
         self._scheduled: dict[tuple[uuid.UUID, uuid.UUID], float] = {}
         self._sqlite = not runtime.db.is_postgres
-        self._checkpointer = wal.Checkpointer(runtime.db) if self._sqlite else None
+        self._checkpointer = wal.checkpointer(runtime.db)
         self._thread = threading.Thread(
             target=self._run, name="inbox-batcher", daemon=True
         )

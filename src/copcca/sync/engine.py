@@ -43,6 +43,7 @@ from copcca.connectors.errors import (
 from copcca.connectors.http import RetryPolicy
 from copcca.connectors.registry import get_provider
 from copcca.crm.ingest import Ingestor
+from copcca.db import wal
 from copcca.db.base import utcnow
 from copcca.db.session import Database
 from copcca.errors import NotFound, VaultError
@@ -301,9 +302,12 @@ class SyncJob:
     ) -> Batch:
         batch = Batch()
         batch.add(page.mapped)
+        checkpoints = wal.checkpointer(self.db)
         with self.db.transaction(self.cid) as session:
             runs.keep(session, self.claim, self.lease)
             bulk_mode(session)
+            if checkpoints is not None:
+                wal.hold_checkpoints(session)  # the checkpointer's thread does them
             ingest = Ingestor(
                 session, company, integration.id, source=integration.provider
             )
@@ -316,6 +320,8 @@ class SyncJob:
                 integration.id, page.stream, page.cursor
             )
             self._progress(session, page.stream, batch)
+        if checkpoints is not None:
+            checkpoints.wrote()
         return batch
 
     def _progress(self, session: Any, current: str, page: Batch) -> None:
