@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Uuid
 from sqlalchemy.orm import Session
 
-from copcca.imports.bulk import converted, insert_rows
+from copcca.imports.bulk import insert_rows
 
 
 class Pending:
@@ -48,25 +48,36 @@ class Pending:
 def write(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     """One column-wise insert of ``rows`` (all with the same keys)."""
     table = model.__table__  # type: ignore[attr-defined]
-    columns, prepared = _columns(session, table, rows)
-    insert_rows(session, table, columns, {}, prepared)
+    columns, constants, prepared = _columns(session, table, rows)
+    insert_rows(session, table, columns, constants, prepared)
 
 
 def _columns(
     session: Session, table: Any, rows: list[dict[str, Any]]
-) -> tuple[dict[str, list[Any]], frozenset[str]]:
-    """Deferred rows column by column, for the bulk writer. Where UUIDs are
-    stored as text (SQLite), nullable UUID columns (a sale without a
-    customer, a line whose product was deleted) are converted here."""
-    columns = {name: list(map(itemgetter(name), rows)) for name in rows[0]}
+) -> tuple[dict[str, list[Any]], dict[str, Any], frozenset[str]]:
+    """Deferred rows column by column, for the bulk writer, with the values
+    every row shares (the company, the integration, the batch's time: one
+    object) apart, converted once. Where UUIDs are stored as text (SQLite)
+    the other UUID columns, nullable ones too (a sale without a customer, a
+    line whose product was deleted), are converted here."""
+    columns: dict[str, list[Any]] = {}
+    constants: dict[str, Any] = {}
+    for name in rows[0]:
+        values = list(map(itemgetter(name), rows))
+        first = values[0]
+        # ``is`` first: list.count compares by identity before equality.
+        if name != "id" and first is values[-1] and values.count(first) == len(values):
+            constants[name] = first
+        else:
+            columns[name] = values
     if session.get_bind().dialect.supports_native_uuid:
-        return columns, frozenset()
+        return columns, constants, frozenset()
     prepared = set()
     for name, values in columns.items():
         if isinstance(table.c[name].type, Uuid):
-            columns[name] = converted(_hex, values)
+            columns[name] = list(map(_hex, values))
             prepared.add(name)
-    return columns, frozenset(prepared)
+    return columns, constants, frozenset(prepared)
 
 
 def _hex(value: uuid.UUID | None) -> str | None:

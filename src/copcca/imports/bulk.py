@@ -75,20 +75,6 @@ def sqlite_stamp(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def converted(proc: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
-    """``proc`` applied to each value; once per distinct value when values
-    repeat (a batch's rows share their ``created_at``), by a table lookup."""
-    if len(column) > 8:
-        try:
-            distinct = set(column)
-        except TypeError:  # unhashable (JSON values)
-            distinct = None
-        if distinct is not None and len(distinct) * 4 <= len(column):
-            table = {value: proc(value) for value in distinct}
-            return list(map(table.__getitem__, column))
-    return list(map(proc, column))
-
-
 def _keep_none(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else proc(value)
 
@@ -138,7 +124,7 @@ def insert_rows(
         proc = None if name in prepared else _processor(session, table, name)
         if proc is not None and table.c[name].nullable:
             proc = _keep_none(proc)
-        data.append(converted(proc, column) if proc else column)
+        data.append(list(map(proc, column)) if proc else column)
     for name, value in constants.items():
         proc = _processor(session, table, name)
         stored = proc(value) if proc and value is not None else value

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -236,20 +236,33 @@ def _claim(
     )
 
 
+_RUNS: Any = SyncRun.__table__
+# Built once: a sync renews its lease on every page.
+_KEEP = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.company_id == bindparam("b_company_id"),
+        _RUNS.c.id == bindparam("b_run_id"),
+        _RUNS.c.claim_token == bindparam("b_token"),
+        _RUNS.c.status == RunStatus.RUNNING.value,
+    )
+    .values(lease_until=bindparam("b_until"))
+)
+
+
 def keep(session: Session, claim: Claim, lease: timedelta) -> None:
     """Renew the lease inside a page's transaction; the fence against a
     worker that lost its run (raises ``LostClaim``)."""
-    result = session.execute(
-        update(SyncRun)
-        .where(
-            SyncRun.company_id == claim.company_id,
-            SyncRun.id == claim.run_id,
-            SyncRun.claim_token == claim.token,
-            SyncRun.status == RunStatus.RUNNING.value,
-        )
-        .values(lease_until=utcnow() + lease)
+    result = session.connection().execute(
+        _KEEP,
+        {
+            "b_company_id": claim.company_id,
+            "b_run_id": claim.run_id,
+            "b_token": claim.token,
+            "b_until": utcnow() + lease,
+        },
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise LostClaim(str(claim.run_id))
 
 
