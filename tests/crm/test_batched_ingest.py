@@ -349,7 +349,7 @@ def test_ordered_ids_sort_by_creation_time() -> None:
 
     first = new_id()
     ids = [new_id() for _ in range(600)]
-    assert all(i.version == 7 for i in ids)
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert len(set(ids)) == 600
     assert first.bytes[:6] <= ids[-1].bytes[:6]
     millis = int.from_bytes(first.bytes[:6], "big")

@@ -121,9 +121,11 @@ def timestamp(value: Any, *, record: str, required: bool = True) -> datetime | N
         ) from exc
 
 
-@lru_cache(maxsize=4096)  # a customer's or product's stamp recurs on every order
 def _utc(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    try:
+        parsed = datetime.fromisoformat(value)  # the usual, exact ISO 8601
+    except ValueError:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -28,21 +28,20 @@ class _Randomness(threading.local):
     def __init__(self) -> None:
         self.bits: list[int] = []
 
-    def take(self) -> int:
-        if not self.bits:
-            raw = bytearray(os.urandom(10 * _BATCH))
-            # Byte 6 of a UUID (here 0) holds the version, byte 8 (here 2)
-            # the variant; the rest of both bytes stays random.
-            raw[0::10] = bytes(b & 0x0F | 0x70 for b in raw[0::10])
-            raw[2::10] = bytes(b & 0x3F | 0x80 for b in raw[2::10])
-            self.bits = [
-                int.from_bytes(raw[i : i + 10], "big") for i in range(0, len(raw), 10)
-            ]
-        return self.bits.pop()
+    def refill(self) -> None:
+        raw = bytearray(os.urandom(10 * _BATCH))
+        # Byte 6 of a UUID (here 0) holds the version, byte 8 (here 2) the
+        # variant; the rest of both bytes stays random.
+        raw[0::10] = bytes(b & 0x0F | 0x70 for b in raw[0::10])
+        raw[2::10] = bytes(b & 0x3F | 0x80 for b in raw[2::10])
+        self.bits = [
+            int.from_bytes(raw[i : i + 10], "big") for i in range(0, len(raw), 10)
+        ]
 
 
 _random = _Randomness()
 _new = object.__new__
+_time_ns = time.time_ns
 _set = object.__setattr__
 # Read once: an enum member looked up on its class goes through a
 # descriptor each time, a good share of an id's cost.
@@ -51,7 +50,11 @@ _UNKNOWN = uuid.SafeUUID.unknown
 
 def new_id() -> uuid.UUID:
     """A version 7 UUID: creation time first, then 74 random bits."""
-    value = (time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | _random.take()
+    bits = _random.bits
+    if not bits:
+        _random.refill()
+        bits = _random.bits
+    value = (_time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | bits.pop()
     # ``uuid.UUID(int=value)`` re-checks what is correct by construction;
     # an id is made for every row a sync page writes.
     made = _new(uuid.UUID)

@@ -72,7 +72,7 @@ def sqlite_stamp(value: datetime) -> str:
         raise ValueError("naive datetime given; use datetime.now(UTC)")
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
 
 
 def _keep_none(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
