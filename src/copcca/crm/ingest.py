@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -397,14 +398,12 @@ class Ingestor:
         }
         if record.balance_minor is not None:
             values["balance_minor"] = record.balance_minor
-        extra_phones = [
-            p
-            for p in (
-                normalise_phone(x, self.company.country) for x in record.extra_phones
-            )
-            if p
-        ]
-        extra_emails = [e for e in (clean_email(x) for x in record.extra_emails) if e]
+        # Extras are mostly the main number again (a customer's addresses):
+        # those are left out before normalising.
+        extra_phones = _cleaned(
+            record.extra_phones, record.phone, normalise_phone, self.company.country
+        )
+        extra_emails = _cleaned(record.extra_emails, record.email, _clean_email)
         extras = (phone, email, extra_phones, extra_emails)
         snapshot = self._snapshot_of(record)
         if snapshot is not None:
@@ -532,20 +531,19 @@ class Ingestor:
     ) -> None:
         if not (external_id and self.integration_id):
             return
+        updated_at = getattr(record, "updated_at", None)
+        found = self.external.find(self.integration_id, entity, external_id)
         if (
-            self._deferred is not None
-            and self.external.find(self.integration_id, entity, external_id) is None
+            found is not None
+            and found.entity_id == entity_id
+            and (updated_at is None or updated_at == found.source_updated_at)
         ):
-            self.defer_link(
-                entity, external_id, entity_id, getattr(record, "updated_at", None)
-            )
+            return  # already so (a returning customer, most orders)
+        if found is None and self._deferred is not None:
+            self.defer_link(entity, external_id, entity_id, updated_at)
         else:
             self.external.link(
-                self.integration_id,
-                entity,
-                external_id,
-                entity_id,
-                getattr(record, "updated_at", None),
+                self.integration_id, entity, external_id, entity_id, updated_at
             )
 
 
@@ -592,24 +590,45 @@ def _customer_changes(
     """What upserting a record changes on ``current`` (a customer row or
     its snapshot): what we know is kept when the record is silent, and a
     second phone or email becomes an extra one."""
-    values = {k: v for k, v in values.items() if v not in (None, "")}
-    if current.phone and phone and current.phone != phone:
-        values.pop("phone")
-    if current.email and email and current.email != email:
-        values.pop("email")
-    changes = {k: v for k, v in values.items() if getattr(current, k) != v}
-    phones = _merge(current.phones, [phone], extra_phones)
-    emails = _merge(current.emails, [email], extra_emails)
-    if phones != current.phones:
-        changes["phones"] = phones
-    if emails != current.emails:
-        changes["emails"] = emails
+    changes = {}
+    for key, value in values.items():
+        if value is None or value == "":
+            continue  # the record is silent: keep ours
+        now = getattr(current, key)
+        if now == value:
+            continue
+        if key in ("phone", "email") and now:
+            continue  # a second number or address: an extra one, below
+        changes[key] = value
+    phones, emails = current.phones, current.emails
+    if (phone and phone not in phones) or any(p not in phones for p in extra_phones):
+        changes["phones"] = _merge(phones, [phone], extra_phones)
+    if (email and email not in emails) or any(e not in emails for e in extra_emails):
+        changes["emails"] = _merge(emails, [email], extra_emails)
     return changes
+
+
+def _cleaned(
+    extras: list[str], main: str | None, clean: Callable[..., str | None], *args: Any
+) -> list[str]:
+    """``extras`` cleaned, without the ones that are ``main`` as written."""
+    out = []
+    for raw in extras:
+        if raw != main:
+            value = clean(raw, *args)
+            if value:
+                out.append(value)
+    return out
 
 
 def clean_email(value: str | None) -> str | None:
     if not value:
         return None
+    return _clean_email(value)
+
+
+@lru_cache(maxsize=65536)  # a returning customer's address recurs on every order
+def _clean_email(value: str) -> str | None:
     email = value.strip().lower()
     return email if "@" in email and "." in email.split("@")[-1] else None
 
