@@ -53,10 +53,10 @@ def money_minor(value: Any, currency: str, *, record: str, what: str) -> int:
     """Integer minor units from a decimal string or int (never a float)."""
     if value is None or value == "":
         return 0
-    if isinstance(value, float | bool):
+    if isinstance(value, (float, bool)):  # a tuple: no union object per call
         raise DataError(f"{record}: {what} is not a decimal amount.", record=record)
     try:
-        amount = _minor(str(value), currency)
+        amount = _minor(value if value.__class__ is str else str(value), currency)
     except (InvalidInput, InvalidOperation) as exc:
         raise DataError(
             f"{record}: {what} '{str(value)[:30]}' is not an amount.", record=record
@@ -143,7 +143,7 @@ def text(value: Any, limit: int) -> str | None:
     """Trimmed text, cut to ``limit`` characters, or None when empty."""
     if value is None:
         return None
-    out = str(value).strip()
+    out = (value if value.__class__ is str else str(value)).strip()
     return out[:limit] or None
 
 

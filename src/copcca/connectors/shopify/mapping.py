@@ -173,17 +173,24 @@ def _refunds(
     return qty, _bounded(amount, record)
 
 
+_CANCELLED = SaleStatus.CANCELLED.value
+_REFUNDED = SaleStatus.REFUNDED.value
+_PARTIALLY_REFUNDED = SaleStatus.PARTIALLY_REFUNDED.value
+_PENDING = SaleStatus.PENDING.value
+_COMPLETED = SaleStatus.COMPLETED.value
+
+
 def _status(raw: dict[str, Any], refunded: int, total: int) -> str:
     financial = str(raw.get("financial_status") or "")
     if raw.get("cancelled_at") or financial == "voided":
-        return SaleStatus.CANCELLED.value
+        return _CANCELLED
     if financial == "refunded" or (total > 0 and refunded >= total):
-        return SaleStatus.REFUNDED.value
+        return _REFUNDED
     if financial == "partially_refunded" or refunded > 0:
-        return SaleStatus.PARTIALLY_REFUNDED.value
+        return _PARTIALLY_REFUNDED
     if financial in ("pending", "authorized", "partially_paid"):
-        return SaleStatus.PENDING.value
-    return SaleStatus.COMPLETED.value
+        return _PENDING
+    return _COMPLETED
 
 
 def _order_customer(raw: dict[str, Any]) -> CustomerRecord | None:
