@@ -14,10 +14,12 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Uuid, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from copcca.db.base import UTCDateTime
@@ -49,7 +51,13 @@ def _uuid4_bytes(count: int) -> bytes:
 def _processor(
     session: Session, table: Table, name: str
 ) -> Callable[[Any], Any] | None:
-    dialect = session.get_bind().dialect
+    return _column_processor(session.get_bind().dialect, table, name)
+
+
+@lru_cache(maxsize=512)  # a sync page asks for the same few dozen, every page
+def _column_processor(
+    dialect: Dialect, table: Table, name: str
+) -> Callable[[Any], Any] | None:
     column = table.c[name]
     if isinstance(column.type, Uuid) and not dialect.supports_native_uuid:
         return _HEX  # what SQLAlchemy's Uuid stores there, minus the call overhead
