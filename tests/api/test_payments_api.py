@@ -148,3 +148,24 @@ def test_threshold_setting_is_validated(client: TestClient, runtime: Runtime) ->
         "/api/v1/payments/settings", json={"auto_match_threshold": 90}, headers=headers
     )
     assert ok.json() == {"auto_match_threshold": 90}
+
+
+def test_an_invoice_due_date_is_text_not_a_number(
+    client: TestClient, runtime: Runtime
+) -> None:
+    tenant = make_company(runtime)
+    headers = bearer(api_key_for(runtime, tenant))
+    body = {"customer_name": "Wanjiku", "amount_minor": 70_000}
+    for number in (1767225600, -7.25):
+        refused = client.post(
+            "/api/v1/invoices", json={**body, "due_at": number}, headers=headers
+        )
+        assert refused.status_code == 422
+        assert "as text" in refused.text
+    made = client.post(
+        "/api/v1/invoices",
+        json={**body, "due_at": "2026-12-31T17:00:00+03:00"},
+        headers=headers,
+    )
+    assert made.status_code == 201
+    assert made.json()["due_at"].startswith("2026-12-31T14:00:00")

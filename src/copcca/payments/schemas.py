@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from copcca.models.crm import Invoice, Payment
 from copcca.models.payments import PaymentRequest
@@ -47,6 +48,19 @@ class InvoiceOut(BaseModel):
         )
 
 
+def _written_date(value: Any) -> Any:
+    """A date given as text (ISO 8601), as the schema says; a bare number
+    would otherwise be taken as seconds since 1970."""
+    if value is None or isinstance(value, str | datetime):
+        return value
+    raise ValueError(
+        "Give the date as text, e.g. 2026-12-31 or 2026-12-31T17:00:00+03:00."
+    )
+
+
+WrittenDate = Annotated[datetime | None, BeforeValidator(_written_date)]
+
+
 class InvoiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,7 +71,7 @@ class InvoiceCreate(BaseModel):
         default=None, min_length=3, max_length=3, pattern="^[A-Za-z]{3}$"
     )
     number: str | None = Field(default=None, max_length=64)
-    due_at: datetime | None = None
+    due_at: WrittenDate = None
     notes: str | None = Field(default=None, max_length=2000)
 
 
