@@ -9,7 +9,9 @@ import pytest
 
 from copcca.main import create_app
 from copcca.runtime import Runtime
+from copcca.sandbox.flutterwave import FlutterwaveEmulator
 from copcca.sandbox.mpesa import DarajaEmulator
+from copcca.sandbox.paypal import PayPalEmulator
 from copcca.sandbox.server import free_port, serving
 from tests.helpers import Tenant, make_company
 from tests.payments.helpers import CAPTURE, connect_mpesa
@@ -49,3 +51,20 @@ def hub(runtime: Runtime) -> Iterator[str]:
     app = create_app(runtime.settings, runtime=runtime)
     with serving(app, port=port) as url:
         yield url
+
+
+@pytest.fixture
+def flutterwave(hub: str) -> Iterator[tuple[FlutterwaveEmulator, str]]:
+    """The Flutterwave emulator, calling back into ``hub``."""
+    emu = FlutterwaveEmulator(callback_delay=0.05)
+    with serving(emu.app) as url:
+        yield emu, url
+
+
+@pytest.fixture
+def paypal(hub: str) -> Iterator[tuple[PayPalEmulator, str]]:
+    """The PayPal emulator (webhooks verified through the API), calling back
+    into ``hub``."""
+    emu = PayPalEmulator(callback_delay=0.05)
+    with serving(emu.app) as url:
+        yield emu, url

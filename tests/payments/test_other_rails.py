@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from copcca.db.base import utcnow
 from copcca.models.crm import InvoiceStatus, PaymentStatus
-from copcca.models.integrations import WebhookInbox
 from copcca.models.payments import PaymentRequest, RequestStatus
 from copcca.models.webhooks import Event
 from copcca.payments.checks import sweep
@@ -222,11 +221,6 @@ def test_tigo_owner_can_hold_every_payment_for_review(
 
 
 # ------------------------------------------------------------------ Flutterwave
-@pytest.fixture
-def flutterwave(hub: str) -> Iterator[tuple[FlutterwaveEmulator, str]]:
-    yield from _emulated(FlutterwaveEmulator(callback_delay=0.05))
-
-
 def _flw_shop(
     runtime: Runtime, flw: tuple[FlutterwaveEmulator, str]
 ) -> tuple[Tenant, Any]:
@@ -278,22 +272,6 @@ def test_flutterwave_webhook_is_verified_then_matched_by_tx_ref(
     assert emu.counts["verify"] == 1
 
 
-def test_flutterwave_wrong_hash_is_401_and_nothing_is_stored(
-    runtime: Runtime, flutterwave: tuple[FlutterwaveEmulator, str]
-) -> None:
-    emu, url = flutterwave
-    tenant, _ = _flw_shop(runtime, flutterwave)
-    _call(
-        url,
-        "/_sandbox/charge",
-        {"amount": "50000", "currency": "NGN", "tx_ref": "X", "tamper": True},
-    )
-    wait_for(lambda: emu.sent and emu.sent[0].status is not None)
-    assert emu.sent[0].status == 401
-    assert count(runtime, tenant, WebhookInbox) == 0
-    assert "verify" not in emu.counts
-
-
 def test_flutterwave_lower_verified_amount_is_not_credited(
     runtime: Runtime, flutterwave: tuple[FlutterwaveEmulator, str]
 ) -> None:
@@ -334,11 +312,6 @@ def test_flutterwave_payment_in_another_currency_is_not_put_on_ngn_invoices(
 
 
 # ------------------------------------------------------------------ PayPal
-@pytest.fixture
-def paypal(hub: str) -> Iterator[tuple[PayPalEmulator, str]]:
-    yield from _emulated(PayPalEmulator(callback_delay=0.05))
-
-
 def _paypal_shop(
     runtime: Runtime, pp: tuple[PayPalEmulator, str]
 ) -> tuple[Tenant, Any]:
@@ -396,18 +369,6 @@ def test_paypal_capture_is_verified_and_refund_reopens_the_invoice(
     assert answer.status_code == 200
     assert invoice(runtime, tenant, inv).paid_minor == 600_000
     assert count(runtime, tenant, Event, Event.type == "payment.refunded") == 1
-
-
-def test_paypal_event_with_a_bad_signature_is_refused(
-    runtime: Runtime, paypal: tuple[PayPalEmulator, str]
-) -> None:
-    emu, _ = paypal
-    tenant, _ = _paypal_shop(runtime, paypal)
-    _run(emu, "capture", value="10.00", currency="USD", invoice_id="X", tamper=True)
-    wait_for(lambda: emu.sent and emu.sent[0].status is not None)
-    assert emu.sent[0].status == 401
-    assert count(runtime, tenant, WebhookInbox) == 0
-    assert payments(runtime, tenant) == []
 
 
 def test_paypal_event_without_signature_headers_is_refused(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -176,24 +175,6 @@ def test_unknown_shortcode_is_acknowledged_quarantined_and_logged(
     assert "transaction_status" not in daraja.emu.counts
 
 
-@pytest.fixture
-def flutterwave(hub: str) -> Iterator[tuple[FlutterwaveEmulator, str]]:
-    from copcca.sandbox.server import serving
-
-    emu = FlutterwaveEmulator(callback_delay=0.05)
-    with serving(emu.app) as url:
-        yield emu, url
-
-
-@pytest.fixture
-def paypal(hub: str) -> Iterator[tuple[PayPalEmulator, str]]:
-    from copcca.sandbox.server import serving
-
-    emu = PayPalEmulator(callback_delay=0.05)
-    with serving(emu.app) as url:
-        yield emu, url
-
-
 def test_flutterwave_bad_hash_is_401_and_logged_without_the_hash(
     runtime: Runtime, flutterwave: tuple[FlutterwaveEmulator, str]
 ) -> None:
@@ -211,6 +192,7 @@ def test_flutterwave_bad_hash_is_401_and_logged_without_the_hash(
     assert line.message.startswith("A delivery from Flutterwave was refused")
     _no_secrets(line, "sandbox-hash", "not-the-secret", "FLWSECK")
     assert count(runtime, tenant, WebhookInbox) == 0
+    assert "verify" not in emu.counts
 
 
 def test_flutterwave_payment_in_another_currency_is_acknowledged_and_logged(
@@ -243,6 +225,8 @@ def test_paypal_bad_signature_is_401_and_logged(
     [line] = _refused(runtime, tenant)
     assert line.message.startswith("A delivery from PayPal was refused")
     _no_secrets(line, "paypal-secret", "WH-SANDBOX")
+    assert count(runtime, tenant, WebhookInbox) == 0
+    assert payments(runtime, tenant) == []
 
 
 def test_c2b_with_an_unreadable_amount_is_acknowledged_then_fails_in_words(
