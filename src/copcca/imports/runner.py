@@ -23,12 +23,11 @@ from pathlib import Path
 from tempfile import NamedTemporaryFile
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from copcca.config import Settings
 from copcca.db.base import utcnow
-from copcca.db.session import Database
+from copcca.db.session import Database, bulk_mode
 from copcca.imports import statements
 from copcca.imports import validation as v
 from copcca.imports.formats.table import Layout, data_rows
@@ -46,7 +45,6 @@ from copcca.models.tenancy import Company
 log = logging.getLogger("copcca.imports")
 
 MAX_STORED_PROBLEMS = 20_000
-SQLITE_CACHE_KB = 64 * 1024
 Progress = Callable[[int, int], None]
 WriterFactory = Callable[[WriteContext], Writer]
 WRITERS: dict[str, WriterFactory] = {}
@@ -356,13 +354,6 @@ def _keys(
     if plan.target.key != "customers":
         return None
     return customer_keys(session, company_id, rows)
-
-
-def bulk_mode(session: Session) -> None:
-    """A bigger page cache for this connection on SQLite: a batch probes and
-    grows several indexes at once, and SQLite's default cache is 2 MB."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
 
 
 def _commit_batch(

@@ -29,7 +29,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from copcca.config import Settings
@@ -45,7 +44,7 @@ from copcca.connectors.registry import get_provider
 from copcca.crm.ingest import Ingestor
 from copcca.db import wal
 from copcca.db.base import utcnow
-from copcca.db.session import Database
+from copcca.db.session import Database, bulk_mode
 from copcca.errors import NotFound, VaultError
 from copcca.jobs.collector import bulk_work
 from copcca.models.integrations import Integration, SyncLog, SyncStatus
@@ -68,7 +67,6 @@ from copcca.sync.repository import SyncSkipRepository, SyncStateRepository
 
 log = logging.getLogger("copcca.sync")
 
-SQLITE_CACHE_KB = 64 * 1024
 UNEXPECTED_FIX = "Press Retry. If it fails again, contact support with this log."
 
 
@@ -90,14 +88,6 @@ class PageWork:
     cursor: dict[str, Any]
     items: list[Item]
     mapped: Batch  # what mapping already counted (failures, skips)
-
-
-def bulk_mode(session: Session) -> None:
-    """On SQLite, a 64 MB page cache for this connection (the default is
-    2 MB): a page of orders grows several indexes at once, and pages that
-    stay cached between pages need not be read back from the file."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}"))
 
 
 def execute_run(
