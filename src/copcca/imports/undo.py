@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, Uuid, delete
+from sqlalchemy import DateTime, Table, Uuid, delete
 from sqlalchemy.orm import Session
 
-from copcca.db.base import utcnow
+from copcca.db.base import UTCDateTime, utcnow
 from copcca.db.session import Database
 from copcca.imports import bulk
 from copcca.imports.repository import ImportJobRepository
@@ -202,16 +202,9 @@ def _stored(table: Table, name: str, value: Any) -> Any:
     column = table.c[name]
     if isinstance(column.type, Uuid):
         return uuid.UUID(str(value))
-    if isinstance(value, str) and _is_timestamp(column.type):
+    if isinstance(value, str) and isinstance(column.type, UTCDateTime | DateTime):
         return datetime.fromisoformat(value)
     return value
-
-
-def _is_timestamp(kind: Any) -> bool:
-    try:
-        return kind.python_type is datetime  # type: ignore[no-any-return]
-    except NotImplementedError:
-        return False
 
 
 def _finish(
